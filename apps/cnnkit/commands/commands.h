@@ -1,0 +1,29 @@
+// Each command registers its subcommand and options on the CLI11 app and returns the function
+// that runs it. Commands are thin: they parse options and call the library.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace cnnkit {
+
+struct GlobalOptions {
+  std::string device = "auto";
+  int threads = 0;  // 0 = all physical cores
+  std::string log_level = "info";
+  bool quiet = false;
+};
+
+using CommandRunner = std::function<int()>;
+
+struct Command {
+  CLI::App* app;
+  CommandRunner run;
+};
+
+Command register_summary(CLI::App& app, const GlobalOptions& g);
+Command register_info(CLI::App& app, const GlobalOptions& g);
+
+}  // namespace cnnkit

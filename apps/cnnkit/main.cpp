@@ -1,0 +1,66 @@
+// cnnkit: CLI11 wiring only. Global options, one register_<cmd>() per command, and the one
+// place where errors become exit codes (2 = usage/config, 1 = anything else) and one line on
+// stderr, never a backtrace.
+#include <c10/util/Exception.h>
+#include <torch/version.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cnnkit/core/error.h"
+#include "cnnkit/core/logging.h"
+#include "cnnkit/core/threads.h"
+#include "commands/commands.h"
+
+namespace {
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+int run(int argc, char** argv) {
+  using namespace cnnkit;
+  CLI::App app{"cnnkit: train and inspect convolutional networks described in JSON configs (LibTorch)"};
+  app.set_version_flag("--version", std::string("cnnkit ") + CNNKIT_VERSION + " (LibTorch " + TORCH_VERSION + ")");
+  app.require_subcommand(1);
+  app.fallthrough();  // global options may come after the command too
+  app.get_formatter()->column_width(34);
+
+  GlobalOptions g;
+  app.add_option("--device", g.device, "Compute device: auto|cpu|cuda|cuda:N")->capture_default_str();
+  app.add_option("--threads", g.threads, "CPU threads; 0 = all physical cores")->capture_default_str();
+  app.add_option("--log-level", g.log_level, "trace|debug|info|warn|error|off")->capture_default_str();
+  app.add_flag("-q,--quiet", g.quiet, "Only warnings and errors on stderr; no progress");
+
+  std::vector<Command> commands = {
+      register_summary(app, g),
+      register_info(app, g),
+  };
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  setup_logging(g.log_level, g.quiet);
+  configure_threads(g.threads);
+  for (auto& c : commands)
+    if (c.app->parsed()) return c.run();
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const cnnkit::Error& e) {
+    std::cerr << "cnnkit: error: " << first_line(e.what()) << "\n";
+    return e.exit_code();
+  } catch (const c10::Error& e) {
+    std::cerr << "cnnkit: error: " << first_line(e.what_without_backtrace()) << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "cnnkit: error: " << first_line(e.what()) << "\n";
+    return 1;
+  }
+}

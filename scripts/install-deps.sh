@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every build and runtime dependency of cnnkit from Debian 12 packages.
+# Idempotent: packages already present are left alone; apt-get update runs only when needed.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libtorch-dev            # LibTorch 1.13.1 (CPU)
+  libcli11-dev            # command-line parsing
+  nlohmann-json3-dev      # JSON configs and outputs
+  libspdlog-dev           # logging
+  libopencv-dev           # image decode/encode, drawing
+  libgtest-dev googletest # unit tests
+  zlib1g-dev              # reading .gz IDX files
+  libopenblas0-openmp     # fast BLAS for Linear layers (takes over libblas.so.3)
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present" >&2
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done" >&2

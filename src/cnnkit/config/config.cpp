@@ -1,0 +1,160 @@
+#include "cnnkit/config/config.h"
+
+#include <filesystem>
+#include <map>
+
+#include "cnnkit/core/atomic_file.h"
+#include "cnnkit/core/error.h"
+#include "cnnkit/core/strings.h"
+
+namespace cnnkit {
+namespace {
+
+struct SectionEntry {
+  int order;
+  SectionResolver resolver;
+};
+
+std::map<std::string, SectionEntry>& sections() {
+  static std::map<std::string, SectionEntry> s;
+  return s;
+}
+
+// Keys the config module owns itself.
+const std::vector<std::string> kOwnKeys = {"name", "description"};
+
+}  // namespace
+
+void register_config_section(const std::string& key, int order, SectionResolver resolver) {
+  sections()[key] = SectionEntry{order, std::move(resolver)};
+}
+
+std::vector<std::string> config_section_keys() {
+  std::vector<std::string> keys = kOwnKeys;
+  for (const auto& [k, _] : sections()) keys.push_back(k);
+  return keys;
+}
+
+Config::Config(json resolved, std::shared_ptr<const ConfigSource> source)
+    : resolved_(std::move(resolved)), source_(std::move(source)) {}
+
+const std::string& Config::name() const { return resolved_.at("name").get_ref<const std::string&>(); }
+
+ConfigView Config::view() const { return ConfigView(resolved_, source_, ""); }
+
+ConfigView Config::section(const std::string& key) const { return view().at(key); }
+
+bool Config::has_section(const std::string& key) const {
+  return resolved_.contains(key) && !resolved_.at(key).is_null();
+}
+
+json parse_json_text(const std::string& text, const std::string& file) {
+  try {
+    return json::parse(text, nullptr, true, /*ignore_comments=*/true);
+  } catch (const json::parse_error& e) {
+    // Turn the byte offset into line and column.
+    std::size_t pos = std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
+    std::size_t line = 1, col = 1;
+    for (std::size_t i = 0; i < pos; ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        col = 1;
+      } else {
+        ++col;
+      }
+    }
+    std::string detail = e.what();
+    // nlohmann's message: "[json.exception.parse_error.101] parse error at line 3, column 5: syntax error ..."
+    auto colon = detail.find(": ", detail.find("parse error"));
+    if (colon != std::string::npos) detail = detail.substr(colon + 2);
+    if (text.find_first_not_of(" \t\r\n") == std::string::npos) detail = "the file is empty";
+    throw ConfigError(file + ":" + std::to_string(line) + ":" + std::to_string(col) + ": malformed JSON: " + detail);
+  }
+}
+
+void apply_override(json& doc, const std::string& assignment, ConfigSource& source) {
+  const std::string option = "--set " + assignment;
+  auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw ConfigError(option + ": expected PATH=VALUE, e.g. training.epochs=5");
+  }
+  std::string path = assignment.substr(0, eq);
+  std::string text = assignment.substr(eq + 1);
+  json value;
+  try {
+    value = json::parse(text);
+  } catch (const json::parse_error&) {
+    value = text;  // bare words are strings: --set data.source=cifar10
+  }
+  json* node = &doc;
+  std::string pointer;
+  auto parts = split(path, '.');
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::string& key = parts[i];
+    bool last = i + 1 == parts.size();
+    if (key.empty()) throw ConfigError(option + ": empty name in path '" + path + "'");
+    if (node->is_array()) {
+      if (key.find_first_not_of("0123456789") != std::string::npos || key.size() > 9) {
+        throw ConfigError(option + ": " + (pointer.empty() ? "/" : pointer) + " is a list; expected an index, got '" + key + "'");
+      }
+      std::size_t index = std::stoul(key);
+      if (index >= node->size()) {
+        throw ConfigError(option + ": index " + key + " out of range for " + pointer + " (" +
+                          std::to_string(node->size()) + " entries)");
+      }
+      node = &(*node)[index];
+    } else {
+      if (node->is_null()) *node = json::object();
+      if (!node->is_object()) {
+        throw ConfigError(option + ": " + (pointer.empty() ? "/" : pointer) + " is " + ConfigView::render(*node) +
+                          ", not an object; cannot set '" + key + "' in it");
+      }
+      if (i == 0 && !node->contains(key)) {
+        auto valid = config_section_keys();
+        if (std::find(valid.begin(), valid.end(), key) == valid.end()) {
+          throw ConfigError(option + ": unknown section '" + key + "'" + did_you_mean(key, valid) +
+                            "; valid sections: " + join(valid, ", "));
+        }
+      }
+      node = &(*node)[key];
+    }
+    pointer += "/" + key;
+    if (last) *node = value;
+  }
+  source.overrides[pointer] = option;
+}
+
+Config resolve_config(const json& raw, std::shared_ptr<ConfigSource> source) {
+  ConfigView root(raw, source, "");
+  root.require_object();
+  root.check_keys(config_section_keys());
+
+  json resolved = json::object();
+  std::string name = root.get_string("name", "");
+  if (name.empty()) {
+    name = std::filesystem::path(source->file).stem().string();
+    if (name.empty()) name = "model";
+  }
+  resolved["name"] = name;
+  if (root.has("description")) resolved["description"] = root.at("description").as_string();
+
+  std::vector<std::pair<int, std::string>> order;
+  for (const auto& [k, entry] : sections()) order.push_back({entry.order, k});
+  std::sort(order.begin(), order.end());
+  for (const auto& [_, key] : order) {
+    json section = sections()[key].resolver(root.find(key), root);
+    if (!section.is_null()) resolved[key] = std::move(section);
+  }
+  return Config(std::move(resolved), std::move(source));
+}
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::string text = read_text_file(path, "config file");
+  json raw = parse_json_text(text, path);
+  auto source = std::make_shared<ConfigSource>();
+  source->file = path;
+  for (const auto& o : overrides) apply_override(raw, o, *source);
+  return resolve_config(raw, source);
+}
+
+}  // namespace cnnkit

@@ -1,0 +1,17 @@
+// Atomic file writes: write to a temporary name in the same folder, flush, then rename over
+// the target. A crash leaves either the old file or the new one, never half of either.
+#pragma once
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace cnnkit {
+
+// Calls write(tmp_path) to produce the file under a temporary name, then renames it to `path`.
+// On any exception the temporary file is removed and the exception propagates.
+void write_atomically(const std::filesystem::path& path,
+                      const std::function<void(const std::filesystem::path&)>& write);
+void write_text_atomically(const std::filesystem::path& path, const std::string& text);
+std::string read_text_file(const std::filesystem::path& path, const char* what);
+
+}  // namespace cnnkit

@@ -1,0 +1,48 @@
+// In-memory datasets (DESIGN.md): images as uint8 tensors [N, C, H, W] on the CPU, labels as
+// int64 [N]. Batches are gathered by index; conversion to float, normalisation and
+// augmentation happen per batch on the training device (see data/pipeline.h).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+#include <nlohmann/json.hpp>
+
+#include "cnnkit/config/config.h"
+
+namespace cnnkit {
+
+struct ImageSet {
+  torch::Tensor images;  // uint8 [N, C, H, W], contiguous, CPU
+  torch::Tensor labels;  // int64 [N], CPU
+  std::int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
+};
+
+// Per-channel statistics on [0, 1].
+struct Normalization {
+  std::vector<double> mean;
+  std::vector<double> std;
+};
+
+struct Datasets {
+  ImageSet train;
+  ImageSet validation;  // empty when the config asks for no validation split
+  ImageSet test;
+  std::vector<std::string> class_names;
+  Normalization normalization;  // resolved: configured values, or computed from train ("auto")
+  nlohmann::json description;   // what `cnnkit data` prints: source, files, counts, ...
+};
+
+struct DataLoadOptions {
+  std::string data_root;  // --data-root; beats $CNNKIT_DATA, which beats the config's root
+  bool need_train = true; // false: evaluate/predict load only the test split
+  bool need_test = true;
+};
+
+// Loads the splits the config's "data" section describes. Throws DataError naming the file
+// (and record or byte offset) for missing, truncated or inconsistent data; ConfigError when
+// the config has no data section.
+Datasets load_datasets(const Config& config, const DataLoadOptions& options);
+
+}  // namespace cnnkit

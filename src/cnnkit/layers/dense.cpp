@@ -1,0 +1,58 @@
+// dense: fully connected layer (Keras Dense), optionally followed by batch normalization and an
+// activation, as one config layer. Needs a flat input; output: `units` features.
+#include <torch/torch.h>
+
+#include "cnnkit/layers/layer_registry.h"
+#include "cnnkit/layers/layer_stack.h"
+#include "cnnkit/layers/layer_util.h"
+
+namespace cnnkit {
+namespace {
+
+class DenseLayer : public LayerType {
+ public:
+  std::string type() const override { return "dense"; }
+  std::string doc() const override { return "fully connected (+ optional batch_norm, activation); F -> units (flat)"; }
+  std::vector<std::string> keys() const override {
+    return {"units", "activation", "alpha", "bias", "batch_norm", "init"};
+  }
+  json example() const override { return {{"units", 10}, {"activation", "relu"}}; }
+  Shape example_input() const override { return Shape::flat(20); }
+  json resolve(const ConfigView& p, ResolveContext&) const override {
+    json out;
+    out["units"] = p.at("units").as_int(1, 1 << 24);
+    bool bn = p.get_bool("batch_norm", false);
+    out["batch_norm"] = bn;
+    out["bias"] = p.get_bool("bias", !bn);
+    std::string act = p.get_choice("activation", "linear", activation_names());
+    out["activation"] = act;
+    if (act == "leaky_relu" || act == "elu") out["alpha"] = p.get_double("alpha", default_alpha(act));
+    else if (p.has("alpha")) p.at("alpha").fail("only leaky_relu and elu take alpha; activation is " + act);
+    auto inits = init_names();
+    inits.push_back("inherit");
+    out["init"] = p.get_choice("init", "inherit", inits);
+    return out;
+  }
+  BuiltLayer build(const ConfigView& p, const Shape& in, const BuildContext& ctx) const override {
+    require_flat(p, in);
+    std::int64_t units = p.at("units").as_int(1);
+    namespace nn = torch::nn;
+    LayerStack seq;
+    nn::Linear linear(nn::LinearOptions(in.features(), units).bias(p.at("bias").as_bool()));
+    init_weights(*linear, ctx.init);
+    seq->push_back("linear", linear);
+    if (p.at("batch_norm").as_bool()) seq->push_back("bn", nn::BatchNorm1d(units));
+    std::string act = p.at("activation").as_string();
+    if (act != "linear") seq->push_back("act", make_activation(act, p.get_double("alpha", default_alpha(act))));
+    BuiltLayer b;
+    b.module = nn::AnyModule(seq);
+    b.output = Shape::flat(units);
+    b.macs = in.features() * units;
+    return b;
+  }
+};
+
+CNNKIT_REGISTER_LAYER(DenseLayer);
+
+}  // namespace
+}  // namespace cnnkit

@@ -1,0 +1,132 @@
+#include "cnnkit/layers/layer_registry.h"
+
+#include <regex>
+
+#include "cnnkit/core/error.h"
+#include "cnnkit/core/strings.h"
+
+namespace cnnkit {
+
+std::string ResolveContext::next_name(const std::string& type) {
+  for (;;) {
+    int n = counters[type]++;
+    std::string name = n == 0 ? type : type + "_" + std::to_string(n);
+    if (!used.count(name)) {
+      used.insert(name);
+      return name;
+    }
+  }
+}
+
+LayerRegistry& LayerRegistry::instance() {
+  static LayerRegistry registry;
+  return registry;
+}
+
+void LayerRegistry::add(std::unique_ptr<LayerType> type) {
+  std::string key = type->type();
+  types_[key] = std::move(type);
+}
+
+const LayerType* LayerRegistry::find(const std::string& type) const {
+  auto it = types_.find(type);
+  return it == types_.end() ? nullptr : it->second.get();
+}
+
+std::vector<std::string> LayerRegistry::types() const {
+  std::vector<std::string> out;
+  for (const auto& [k, _] : types_) out.push_back(k);
+  return out;
+}
+
+namespace {
+
+const LayerType& lookup(const ConfigView& layer) {
+  layer.require_object();
+  ConfigView type_view = layer.at("type");
+  std::string type = type_view.as_string();
+  const LayerType* t = LayerRegistry::instance().find(type);
+  if (!t) {
+    auto known = LayerRegistry::instance().types();
+    type_view.fail("unknown layer type '" + type + "'" + did_you_mean(type, known) +
+                   "; known types: " + join(known, ", "));
+  }
+  return *t;
+}
+
+// Explicit names anywhere in the list (nested ones too), so generated names never take them.
+void reserve_names(const json& list, ResolveContext& ctx) {
+  if (!list.is_array()) return;
+  for (const auto& layer : list) {
+    if (!layer.is_object()) continue;
+    auto it = layer.find("name");
+    if (it != layer.end() && it->is_string()) ctx.used.insert(it->get<std::string>());
+    auto nested = layer.find("layers");
+    if (nested != layer.end()) reserve_names(*nested, ctx);
+  }
+}
+
+}  // namespace
+
+json resolve_layer(const ConfigView& layer, ResolveContext& ctx) {
+  const LayerType& t = lookup(layer);
+  std::vector<std::string> valid = {"type", "name"};
+  for (const auto& k : t.keys()) valid.push_back(k);
+  layer.check_keys(valid);
+
+  std::string name;
+  if (auto n = layer.find("name")) {
+    name = n->as_string();
+    static const std::regex kNamePattern("[A-Za-z][A-Za-z0-9_-]{0,63}");
+    if (!std::regex_match(name, kNamePattern)) {
+      n->fail("layer names start with a letter and use letters, digits, '_' and '-' (at most 64); got " +
+              ConfigView::render(n->json_value()));
+    }
+    if (ctx.counters["#explicit:" + name]++ > 0) n->fail("duplicate layer name '" + name + "'");
+  } else {
+    name = ctx.next_name(t.type());
+  }
+  json params = t.resolve(layer, ctx);
+  json out = json::object();
+  out["type"] = t.type();
+  out["name"] = name;
+  for (auto it = params.begin(); it != params.end(); ++it) out[it.key()] = it.value();
+  return out;
+}
+
+json resolve_layer_list(const ConfigView& list, ResolveContext& ctx) {
+  list.require_array();
+  if (list.size() == 0) list.fail("the layer list is empty; a model needs at least one layer");
+  reserve_names(list.json_value(), ctx);
+  json out = json::array();
+  for (std::size_t i = 0; i < list.size(); ++i) out.push_back(resolve_layer(list.at(i), ctx));
+  return out;
+}
+
+BuiltLayer build_layer(const ConfigView& layer, const Shape& input, const BuildContext& ctx) {
+  const LayerType& t = lookup(layer);
+  BuildContext local = ctx;
+  if (auto init = layer.find("init")) {
+    std::string s = init->as_string();
+    if (s != "inherit") local.init = s;
+  }
+  BuiltLayer built = t.build(layer, input, local);
+  built.name = layer.at("name").as_string();
+  built.type = t.type();
+  built.input = input;
+  built.params = layer.json_value();
+  return built;
+}
+
+std::vector<BuiltLayer> build_layer_list(const ConfigView& list, const Shape& input, const BuildContext& ctx) {
+  list.require_array(true);
+  std::vector<BuiltLayer> out;
+  Shape shape = input;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    out.push_back(build_layer(list.at(i), shape, ctx));
+    shape = out.back().output;
+  }
+  return out;
+}
+
+}  // namespace cnnkit
