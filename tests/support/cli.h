@@ -1,0 +1,40 @@
+// Test support: run the real cnnkit binary and capture exit code, stdout and stderr; make
+// temporary folders; find the shared data.
+#pragma once
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace cnnkit::test {
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `cnnkit ARGS...` (no shell; args passed as is). `stdin_text` is fed to standard input.
+CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "",
+                  const std::vector<std::string>& env = {});
+
+// A fresh empty folder under the system temp dir, removed when the object dies.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag = "cnnkit");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string str(const std::string& child = "") const;
+  // Writes `text` to path()/name and returns the full path.
+  std::string write(const std::string& name, const std::string& text) const;
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string source_dir();                // the repo root
+std::string config_path(const std::string& name);  // configs/<name>
+std::filesystem::path shared_data();     // ../shared/data (or $CNNKIT_SHARED_DATA)
+
+}  // namespace cnnkit::test
