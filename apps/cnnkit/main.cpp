@@ -16,6 +16,16 @@ namespace {
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
+}  // namespace
+
+namespace cnnkit {
+std::string device_choice(const GlobalOptions& g, const std::string& config_device) {
+  return g.device_given || config_device.empty() ? g.device : config_device;
+}
+}  // namespace cnnkit
+
+namespace {
+
 int run(int argc, char** argv) {
   using namespace cnnkit;
   CLI::App app{"cnnkit: train and inspect convolutional networks described in JSON configs (LibTorch)"};
@@ -25,7 +35,8 @@ int run(int argc, char** argv) {
   app.get_formatter()->column_width(34);
 
   GlobalOptions g;
-  app.add_option("--device", g.device, "Compute device: auto|cpu|cuda|cuda:N")->capture_default_str();
+  auto* device_opt =
+      app.add_option("--device", g.device, "Compute device: auto|cpu|cuda|cuda:N (beats the config)")->capture_default_str();
   app.add_option("--threads", g.threads, "CPU threads; 0 = all physical cores")->capture_default_str();
   app.add_option("--log-level", g.log_level, "trace|debug|info|warn|error|off")->capture_default_str();
   app.add_flag("-q,--quiet", g.quiet, "Only warnings and errors on stderr; no progress");
@@ -33,6 +44,8 @@ int run(int argc, char** argv) {
   std::vector<Command> commands = {
       register_summary(app, g),
       register_info(app, g),
+      register_train(app, g),
+      register_evaluate(app, g),
   };
 
   try {
@@ -41,6 +54,7 @@ int run(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
+  g.device_given = device_opt->count() > 0;
   setup_logging(g.log_level, g.quiet);
   configure_threads(g.threads);
   for (auto& c : commands)

@@ -14,7 +14,11 @@ struct GlobalOptions {
   int threads = 0;  // 0 = all physical cores
   std::string log_level = "info";
   bool quiet = false;
+  bool device_given = false;  // --device was on the command line (it beats the config)
 };
+
+// The device to use: --device when given, else the config's training.device, else "auto".
+std::string device_choice(const GlobalOptions& g, const std::string& config_device);
 
 using CommandRunner = std::function<int()>;
 
@@ -25,5 +29,7 @@ struct Command {
 
 Command register_summary(CLI::App& app, const GlobalOptions& g);
 Command register_info(CLI::App& app, const GlobalOptions& g);
+Command register_train(CLI::App& app, const GlobalOptions& g);
+Command register_evaluate(CLI::App& app, const GlobalOptions& g);
 
 }  // namespace cnnkit

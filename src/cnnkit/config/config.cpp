@@ -148,6 +148,14 @@ Config resolve_config(const json& raw, std::shared_ptr<ConfigSource> source) {
   return Config(std::move(resolved), std::move(source));
 }
 
+Config with_overrides(const Config& base, const std::vector<std::string>& overrides) {
+  if (overrides.empty()) return base;
+  json raw = base.resolved();
+  auto source = std::make_shared<ConfigSource>(base.source());
+  for (const auto& o : overrides) apply_override(raw, o, *source);
+  return resolve_config(raw, source);
+}
+
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
   std::string text = read_text_file(path, "config file");
   json raw = parse_json_text(text, path);

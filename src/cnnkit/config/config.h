@@ -50,6 +50,9 @@ void apply_override(json& doc, const std::string& assignment, ConfigSource& sour
 // Resolves a raw config document (after overrides).
 Config resolve_config(const json& raw, std::shared_ptr<ConfigSource> source);
 
+// A resolved config (e.g. a checkpoint's) with more --set overrides applied and re-resolved.
+Config with_overrides(const Config& base, const std::vector<std::string>& overrides);
+
 // Reads, overrides and resolves a config file. Missing file, directory, malformed JSON and
 // every validation failure throw ConfigError (exit 2).
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});

@@ -1,0 +1,131 @@
+#include "cnnkit/eval/evaluator.h"
+
+#include <ATen/autocast_mode.h>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <sstream>
+
+#include "cnnkit/eval/forward.h"
+
+namespace cnnkit {
+
+EvalResult evaluate(Model& model, const ImageSet& set, const BatchPipeline& pipeline, c10::Device device,
+                    const std::vector<std::string>& class_names, const EvalOptions& options) {
+  const std::int64_t k = model.num_outputs();
+  EvalResult r;
+  r.class_names = class_names;
+  r.count = set.size();
+  torch::InferenceMode guard;
+  bool was_training = model.net->is_training();
+  model.net->eval();
+  auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
+  auto top1 = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+  auto top5 = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+  auto confusion = torch::zeros({k * k}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+  at::Generator gen = at::detail::createCPUGenerator(0);
+  for (std::int64_t start = 0; start < set.size(); start += options.batch_size) {
+    std::int64_t end = std::min(set.size(), start + options.batch_size);
+    auto idx = torch::arange(start, end, torch::kInt64);
+    auto x = pipeline.batch(set, idx, false, gen);
+    auto y = set.labels.index_select(0, idx).to(device);
+    auto logits = forward_logits(model, x, options.channels_last, options.bf16);
+    loss_sum += torch::nn::functional::cross_entropy(
+                    logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                    .to(torch::kFloat64);
+    auto pred = logits.argmax(1);
+    top1 += pred.eq(y).sum();
+    auto topk = std::get<1>(logits.topk(std::min<std::int64_t>(5, k), 1));
+    top5 += topk.eq(y.unsqueeze(1)).any(1).sum();
+    confusion.index_add_(0, y * k + pred, torch::ones_like(y));
+  }
+  if (was_training) model.net->train();
+  double n = static_cast<double>(std::max<std::int64_t>(1, r.count));
+  r.loss = loss_sum.item<double>() / n;
+  r.top1 = static_cast<double>(top1.item<std::int64_t>()) / n;
+  r.top5 = static_cast<double>(top5.item<std::int64_t>()) / n;
+  r.confusion = confusion.view({k, k}).cpu();
+  return r;
+}
+
+nlohmann::json EvalResult::to_json() const {
+  nlohmann::json j;
+  j["count"] = count;
+  j["loss"] = loss;
+  j["accuracy"] = top1;
+  j["top5_accuracy"] = top5;
+  const std::int64_t k = confusion.size(0);
+  auto c = confusion.accessor<std::int64_t, 2>();
+  nlohmann::json per_class = nlohmann::json::array();
+  double macro_f1 = 0;
+  for (std::int64_t i = 0; i < k; ++i) {
+    std::int64_t tp = c[i][i], support = 0, predicted = 0;
+    for (std::int64_t t = 0; t < k; ++t) {
+      support += c[i][t];
+      predicted += c[t][i];
+    }
+    double precision = predicted ? static_cast<double>(tp) / predicted : 0.0;
+    double recall = support ? static_cast<double>(tp) / support : 0.0;
+    double f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
+    macro_f1 += f1;
+    std::string name = i < static_cast<std::int64_t>(class_names.size()) ? class_names[i] : std::to_string(i);
+    per_class.push_back({{"class", i}, {"name", name}, {"precision", precision}, {"recall", recall}, {"f1", f1},
+                         {"support", support}});
+  }
+  j["macro_f1"] = k ? macro_f1 / static_cast<double>(k) : 0.0;
+  j["per_class"] = per_class;
+  nlohmann::json rows = nlohmann::json::array();
+  for (std::int64_t i = 0; i < k; ++i) {
+    nlohmann::json row = nlohmann::json::array();
+    for (std::int64_t t = 0; t < k; ++t) row.push_back(c[i][t]);
+    rows.push_back(row);
+  }
+  j["confusion_matrix"] = rows;
+  j["confusion_matrix_layout"] = "rows: true class, columns: predicted class";
+  return j;
+}
+
+std::string format_evaluation(const nlohmann::json& j) {
+  std::ostringstream out;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "images: %lld   loss: %.4f   accuracy: %.2f%%   top-5: %.2f%%   macro F1: %.4f\n\n",
+                static_cast<long long>(j["count"].get<std::int64_t>()), j["loss"].get<double>(),
+                100 * j["accuracy"].get<double>(), 100 * j["top5_accuracy"].get<double>(), j["macro_f1"].get<double>());
+  out << buf;
+  std::size_t w = 5;
+  for (const auto& c : j["per_class"]) w = std::max(w, c["name"].get<std::string>().size());
+  std::snprintf(buf, sizeof buf, "%-*s  %9s  %9s  %9s  %8s\n", static_cast<int>(w), "class", "precision", "recall",
+                "f1", "support");
+  out << buf;
+  for (const auto& c : j["per_class"]) {
+    std::snprintf(buf, sizeof buf, "%-*s  %9.4f  %9.4f  %9.4f  %8lld\n", static_cast<int>(w),
+                  c["name"].get<std::string>().c_str(), c["precision"].get<double>(), c["recall"].get<double>(),
+                  c["f1"].get<double>(), static_cast<long long>(c["support"].get<std::int64_t>()));
+    out << buf;
+  }
+  out << "\nconfusion matrix (rows: true class, columns: predicted)\n";
+  std::size_t cw = 4;
+  for (const auto& row : j["confusion_matrix"])
+    for (const auto& v : row) cw = std::max(cw, std::to_string(v.get<std::int64_t>()).size());
+  out << std::string(w, ' ');
+  for (std::size_t i = 0; i < j["confusion_matrix"].size(); ++i) {
+    std::snprintf(buf, sizeof buf, "  %*zu", static_cast<int>(cw), i);
+    out << buf;
+  }
+  out << "\n";
+  std::size_t i = 0;
+  for (const auto& row : j["confusion_matrix"]) {
+    std::snprintf(buf, sizeof buf, "%-*s", static_cast<int>(w),
+                  j["per_class"][i]["name"].get<std::string>().c_str());
+    out << buf;
+    for (const auto& v : row) {
+      std::snprintf(buf, sizeof buf, "  %*lld", static_cast<int>(cw), static_cast<long long>(v.get<std::int64_t>()));
+      out << buf;
+    }
+    out << "\n";
+    ++i;
+  }
+  return out.str();
+}
+
+}  // namespace cnnkit

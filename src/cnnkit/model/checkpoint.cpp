@@ -1,0 +1,153 @@
+#include "cnnkit/model/checkpoint.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "cnnkit/core/atomic_file.h"
+#include "cnnkit/core/error.h"
+
+namespace cnnkit {
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kMagic = "cnnkit-checkpoint";
+
+std::string shape_str(const torch::Tensor& t) {
+  std::ostringstream s;
+  s << t.sizes();
+  return s.str();
+}
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const Model& model, const CheckpointData& data,
+                     const torch::optim::Optimizer* optimizer) {
+  torch::serialize::OutputArchive archive;
+  archive.write("cnnkit/format", c10::IValue(std::string(kMagic)));
+  archive.write("cnnkit/version", c10::IValue(static_cast<int64_t>(kCheckpointFormatVersion)));
+  archive.write("cnnkit/config", c10::IValue(data.config.dump()));
+  archive.write("cnnkit/meta", c10::IValue(data.meta.dump()));
+  torch::serialize::OutputArchive weights;
+  for (const auto& p : model.net->named_parameters(true)) weights.write(p.key(), p.value().detach().cpu());
+  for (const auto& b : model.net->named_buffers(true)) weights.write(b.key(), b.value().detach().cpu(), true);
+  archive.write("model", weights);
+  torch::serialize::OutputArchive tensors;
+  for (const auto& [k, t] : data.tensors) tensors.write(k, t.detach().cpu());
+  archive.write("tensors", tensors);
+  if (optimizer) {
+    torch::serialize::OutputArchive opt;
+    optimizer->save(opt);
+    archive.write("optimizer", opt);
+  }
+  write_atomically(path, [&](const fs::path& tmp) {
+    try {
+      archive.save_to(tmp.string());
+    } catch (const c10::Error& e) {
+      throw CheckpointError(path + ": cannot write checkpoint: " + first_line(e.what_without_backtrace()));
+    }
+  });
+}
+
+std::string resolve_checkpoint_path(const std::string& path_or_dir, const std::string& prefer) {
+  std::error_code ec;
+  if (!fs::exists(path_or_dir, ec)) throw CheckpointError(path_or_dir + ": checkpoint not found");
+  if (fs::is_directory(path_or_dir, ec)) {
+    for (const std::string& name : {prefer, std::string(prefer == "best.pt" ? "last.pt" : "best.pt")}) {
+      fs::path p = fs::path(path_or_dir) / name;
+      if (fs::is_regular_file(p, ec)) return p.string();
+    }
+    throw CheckpointError(path_or_dir + ": is a directory without best.pt or last.pt; give a checkpoint file or a run directory");
+  }
+  return path_or_dir;
+}
+
+LoadedCheckpoint read_checkpoint(const std::string& path) {
+  LoadedCheckpoint ck;
+  ck.path = path;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw CheckpointError(path + ": checkpoint not found");
+  if (fs::is_directory(path, ec)) throw CheckpointError(path + ": is a directory, expected a checkpoint file");
+  if (fs::file_size(path, ec) == 0) throw CheckpointError(path + ": empty file, not a checkpoint");
+  ck.archive = std::make_shared<torch::serialize::InputArchive>();
+  try {
+    ck.archive->load_from(path);
+  } catch (const c10::Error& e) {
+    throw CheckpointError(path + ": not a readable checkpoint (corrupt or truncated?): " +
+                          first_line(e.what_without_backtrace()));
+  }
+  c10::IValue v;
+  if (!ck.archive->try_read("cnnkit/format", v) || !v.isString() || v.toStringRef() != kMagic) {
+    throw CheckpointError(path + ": not a cnnkit checkpoint (no cnnkit/format record)");
+  }
+  ck.archive->read("cnnkit/version", v);
+  int64_t version = v.toInt();
+  if (version > kCheckpointFormatVersion) {
+    throw CheckpointError(path + ": checkpoint format version " + std::to_string(version) +
+                          " is newer than this cnnkit supports (" + std::to_string(kCheckpointFormatVersion) + ")");
+  }
+  try {
+    ck.archive->read("cnnkit/config", v);
+    json config = json::parse(v.toStringRef());
+    ck.archive->read("cnnkit/meta", v);
+    ck.meta = json::parse(v.toStringRef());
+    auto source = std::make_shared<ConfigSource>();
+    source->file = path + "#config";
+    ck.config = resolve_config(config, source);
+  } catch (const json::exception& e) {
+    throw CheckpointError(path + ": damaged metadata: " + std::string(e.what()));
+  } catch (const c10::Error& e) {
+    throw CheckpointError(path + ": damaged checkpoint: " + first_line(e.what_without_backtrace()));
+  }
+  torch::serialize::InputArchive tensors;
+  if (ck.archive->try_read("tensors", tensors)) {
+    for (const auto& key : tensors.keys()) {
+      torch::Tensor t;
+      tensors.read(key, t);
+      ck.tensors[key] = t;
+    }
+  }
+  return ck;
+}
+
+void load_weights(const LoadedCheckpoint& ck, Model& model) {
+  torch::serialize::InputArchive weights;
+  if (!ck.archive->try_read("model", weights)) throw CheckpointError(ck.path + ": checkpoint holds no weights");
+  torch::NoGradGuard no_grad;
+  auto copy = [&](const std::string& name, torch::Tensor& target, bool is_buffer) {
+    torch::Tensor t;
+    if (!weights.try_read(name, t, is_buffer)) {
+      throw CheckpointError(ck.path + ": checkpoint does not match the model: no weights for '" + name +
+                            "' (the config differs from the one it was trained with)");
+    }
+    if (t.sizes() != target.sizes()) {
+      throw CheckpointError(ck.path + ": checkpoint does not match the model: '" + name + "' has shape " + shape_str(t) +
+                            " in the checkpoint, " + shape_str(target) + " in the model");
+    }
+    target.copy_(t);
+  };
+  for (auto& p : model.net->named_parameters(true)) copy(p.key(), p.value(), false);
+  for (auto& b : model.net->named_buffers(true)) copy(b.key(), b.value(), true);
+  std::size_t expected = model.net->named_parameters(true).size() + model.net->named_buffers(true).size();
+  if (weights.keys().size() != expected) {
+    throw CheckpointError(ck.path + ": checkpoint does not match the model: it holds " +
+                          std::to_string(weights.keys().size()) + " weight tensors, the model has " +
+                          std::to_string(expected));
+  }
+}
+
+void LoadedCheckpoint::load_optimizer(torch::optim::Optimizer& optimizer) const {
+  torch::serialize::InputArchive opt;
+  if (!archive->try_read("optimizer", opt)) throw CheckpointError(path + ": checkpoint holds no optimizer state to resume from");
+  try {
+    optimizer.load(opt);
+  } catch (const c10::Error& e) {
+    throw CheckpointError(path + ": optimizer state does not match: " + first_line(e.what_without_backtrace()));
+  }
+}
+
+}  // namespace cnnkit
