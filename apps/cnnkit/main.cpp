@@ -46,6 +46,7 @@ int run(int argc, char** argv) {
       register_info(app, g),
       register_train(app, g),
       register_evaluate(app, g),
+      register_predict(app, g),
   };
 
   try {
