@@ -85,6 +85,38 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin
   return r;
 }
 
+int spawn_cli(const std::vector<std::string>& args, const std::string& out_file, const std::string& err_file) {
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    int out = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int in = open("/dev/null", O_RDONLY);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    std::vector<std::string> all{CNNKIT_BINARY};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(CNNKIT_BINARY, argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int wait_cli(int pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 TempDir::TempDir(const std::string& tag) {
   std::random_device rd;
   path_ = fs::temp_directory_path() / (tag + "-" + std::to_string(getpid()) + "-" + std::to_string(rd()));

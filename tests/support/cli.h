@@ -17,6 +17,12 @@ struct CliResult {
 CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "",
                   const std::vector<std::string>& env = {});
 
+// Starts `cnnkit ARGS...` in the background with stdout/stderr sent to files; returns its pid.
+int spawn_cli(const std::vector<std::string>& args, const std::string& out_file, const std::string& err_file);
+// Waits for a spawned process; returns its exit code (128 + signal when killed).
+int wait_cli(int pid);
+std::string read_file(const std::string& path);
+
 // A fresh empty folder under the system temp dir, removed when the object dies.
 class TempDir {
  public:
