@@ -33,6 +33,7 @@ int run(int argc, char** argv) {
   std::vector<Command> commands = {
       register_summary(app, g),
       register_info(app, g),
+      register_data(app, g),
   };
 
   try {

@@ -25,5 +25,6 @@ struct Command {
 
 Command register_summary(CLI::App& app, const GlobalOptions& g);
 Command register_info(CLI::App& app, const GlobalOptions& g);
+Command register_data(CLI::App& app, const GlobalOptions& g);
 
 }  // namespace cnnkit
