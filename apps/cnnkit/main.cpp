@@ -47,6 +47,7 @@ int run(int argc, char** argv) {
       register_train(app, g),
       register_evaluate(app, g),
       register_predict(app, g),
+      register_data(app, g),
   };
 
   try {

@@ -1,0 +1,200 @@
+#include "cnnkit/data/inspect.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+
+#include "cnnkit/core/error.h"
+#include "cnnkit/core/strings.h"
+#include "cnnkit/data/pipeline.h"
+#include "cnnkit/data/split.h"
+#include "cnnkit/io/image_io.h"
+#include "cnnkit/model/model.h"
+
+namespace cnnkit {
+namespace {
+
+std::string fixed(double v, int digits = 4) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::string list(const nlohmann::json& values) {
+  std::vector<std::string> parts;
+  for (const auto& v : values) parts.push_back(fixed(v.get<double>()));
+  return "[" + join(parts, ", ") + "]";
+}
+
+std::string describe_augment(const nlohmann::json& a) {
+  std::vector<std::string> parts;
+  if (a["random_crop"].is_object())
+    parts.push_back("random crop (padding " + std::to_string(a["random_crop"]["padding"].get<int>()) + ", " +
+                    a["random_crop"]["fill"].get<std::string>() + ")");
+  if (a["horizontal_flip"].get<bool>()) parts.push_back("horizontal flip");
+  if (a["cutout"].is_object())
+    parts.push_back("cutout (" + std::to_string(a["cutout"]["size"].get<int>()) + " px, p " +
+                    fixed(a["cutout"]["probability"].get<double>(), 2) + ")");
+  if (a["random_erasing"].is_object())
+    parts.push_back("random erasing (p " + fixed(a["random_erasing"]["probability"].get<double>(), 2) + ")");
+  return parts.empty() ? "none" : join(parts, ", ");
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+std::string format_description(const nlohmann::json& d) {
+  std::ostringstream out;
+  auto row = [&](const std::string& key, const std::string& value) {
+    out << key << std::string(key.size() < 14 ? 14 - key.size() : 1, ' ') << value << "\n";
+  };
+  row("source", d["source"].get<std::string>());
+  row("root", d["root"].get<std::string>() + "  (from " + d["root_from"].get<std::string>() + ")");
+  std::vector<std::string> files;
+  for (const auto& f : d["files"]) files.push_back(f.get<std::string>());
+  row("files", files.empty() ? "-" : join(files, "\n" + std::string(14, ' ')));
+  const auto& shape = d["image_shape"];
+  row("image shape", std::to_string(shape[0].get<int>()) + "×" + std::to_string(shape[1].get<int>()) + "×" +
+                         std::to_string(shape[2].get<int>()) + " (C×H×W)");
+  for (const auto& note : d["conversions"]) row("converted", note.get<std::string>());
+  const auto& names = d["class_names"];
+  row("classes", std::to_string(names.size()));
+  const auto& splits = d["splits"];
+  row("images", "train " + with_commas(splits["train"]["images"].get<std::int64_t>()) + ", validation " +
+                    with_commas(splits["validation"]["images"].get<std::int64_t>()) + ", test " +
+                    with_commas(splits["test"]["images"].get<std::int64_t>()));
+  if (d["validation_split"]["fraction"].get<double>() > 0)
+    row("validation", fixed(d["validation_split"]["fraction"].get<double>(), 3) + " of train, stratified, seed " +
+                          std::to_string(d["validation_split"]["seed"].get<std::int64_t>()));
+  if (d["limits"]["train"].get<std::int64_t>() > 0 || d["limits"]["test"].get<std::int64_t>() > 0)
+    row("limits", "train " + std::to_string(d["limits"]["train"].get<std::int64_t>()) + ", test " +
+                      std::to_string(d["limits"]["test"].get<std::int64_t>()) + " (0 = all; stratified)");
+  // Per-class table: class, train, validation, test.
+  std::size_t width = 5;
+  for (const auto& n : names) width = std::max(width, n.get<std::string>().size());
+  if (names.size() <= 30) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "  %-*s %10s %10s %10s\n", static_cast<int>(width), "class", "train", "validation",
+                  "test");
+    out << "\n" << buf;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      std::snprintf(buf, sizeof buf, "  %-*s %10s %10s %10s\n", static_cast<int>(width),
+                    (std::to_string(i) + " " + names[i].get<std::string>()).c_str(),
+                    with_commas(splits["train"]["per_class"][i].get<std::int64_t>()).c_str(),
+                    with_commas(splits["validation"]["per_class"][i].get<std::int64_t>()).c_str(),
+                    with_commas(splits["test"]["per_class"][i].get<std::int64_t>()).c_str());
+      out << buf;
+    }
+    out << "\n";
+  } else {
+    std::vector<std::string> shown;
+    for (std::size_t i = 0; i < names.size() && i < 8; ++i) shown.push_back(names[i].get<std::string>());
+    row("class names", join(shown, ", ") + ", ...");
+  }
+  if (d["pixel_stats"].is_object()) {
+    row("pixel mean", list(d["pixel_stats"]["mean"]) + "  (training split, on [0, 1])");
+    row("pixel std", list(d["pixel_stats"]["std"]));
+  }
+  const auto& norm = d["normalization"];
+  row("normalize", norm["mode"].get<std::string>() + ": mean " + list(norm["mean"]) + ", std " + list(norm["std"]));
+  row("augment", describe_augment(d["augment"]));
+  if (d.contains("skipped_images") && d["skipped_images"].get<std::int64_t>() > 0)
+    row("skipped", std::to_string(d["skipped_images"].get<std::int64_t>()) + " unreadable images");
+  if (d.contains("resized_images") && d["resized_images"].get<std::int64_t>() > 0)
+    row("resized", with_commas(d["resized_images"].get<std::int64_t>()) + " images");
+  row("loaded in", fixed(d["load_seconds"].get<double>(), 2) + " s");
+  return out.str();
+}
+
+torch::Tensor preview_grid(const Config& config, const Datasets& data, std::int64_t n, bool augmented,
+                           std::int64_t seed) {
+  if (data.train.size() == 0) throw DataError("preview: the training split is empty");
+  n = std::min(n, data.train.size());
+  auto chosen = stratified_order(data.train.labels, seed).narrow(0, 0, n);
+  auto images = data.train.images.index_select(0, chosen);
+  auto labels = data.train.labels.index_select(0, chosen);
+  if (augmented) {
+    BatchPipeline pipeline(config, data.normalization, c10::Device(c10::kCPU));
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(seed));
+    auto x = pipeline.prepare(images, true, gen);
+    const auto c = static_cast<std::int64_t>(data.normalization.mean.size());
+    auto mean = torch::tensor(data.normalization.mean, torch::kFloat).view({1, c, 1, 1});
+    auto std = torch::tensor(data.normalization.std, torch::kFloat).view({1, c, 1, 1});
+    images = (x * std + mean).mul(255).round().clamp(0, 255).to(torch::kUInt8);
+  }
+  std::vector<std::string> names;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto label = labels[i].item<std::int64_t>();
+    names.push_back(label < static_cast<std::int64_t>(data.class_names.size()) ? data.class_names[label]
+                                                                                : std::to_string(label));
+  }
+  GridOptions o;
+  o.title = config.name() + ": " + std::to_string(n) + " training images" + (augmented ? " (augmented)" : "");
+  return make_grid(images, names, o);
+}
+
+nlohmann::json benchmark_pipeline(const Config& config, const Datasets& data, c10::Device device,
+                                  std::int64_t batch_size, std::int64_t seed, double seconds) {
+  if (data.train.size() == 0) throw DataError("bench: the training split is empty");
+  BatchPipeline pipeline(config, data.normalization, device);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(seed));
+  const std::int64_t n = data.train.size();
+  batch_size = std::min(batch_size, n);
+  auto perm = torch::randperm(n, gen, torch::kInt64);
+  auto next_indices = [&, pos = std::int64_t{0}]() mutable {
+    if (pos + batch_size > n) pos = 0;
+    auto idx = perm.narrow(0, pos, batch_size);
+    pos += batch_size;
+    return idx;
+  };
+  // Batch pipeline alone.
+  std::int64_t images = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  torch::Tensor x;
+  while (seconds_since(t0) < seconds || images < 4 * batch_size) {
+    x = pipeline.batch(data.train, next_indices(), true, gen);
+    images += batch_size;
+  }
+  if (device.is_cuda()) x.sum().item<float>();  // wait for queued kernels
+  const double pipeline_rate = double(images) / seconds_since(t0);
+
+  // A training step of the config's model on prepared batches (the pipeline excluded).
+  Model model = build_model(config);
+  model.net->to(device);
+  model.net->train();
+  torch::optim::SGD sgd(model.net->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
+  auto labels = data.train.labels.index_select(0, perm.narrow(0, 0, batch_size)).to(device);
+  auto batch = pipeline.batch(data.train, perm.narrow(0, 0, batch_size), true, gen);
+  const bool classify = model.num_outputs() == static_cast<std::int64_t>(data.class_names.size());
+  auto step = [&]() {
+    sgd.zero_grad();
+    auto out = model.net->forward(batch);
+    auto loss = classify ? torch::nn::functional::cross_entropy(out.flatten(1), labels) : out.mean();
+    loss.backward();
+    sgd.step();
+    return loss;
+  };
+  step();  // warm-up (oneDNN primitive creation)
+  std::int64_t trained = 0;
+  t0 = std::chrono::steady_clock::now();
+  torch::Tensor loss;
+  while (seconds_since(t0) < seconds || trained < 2 * batch_size) {
+    loss = step();
+    trained += batch_size;
+  }
+  loss.item<float>();
+  const double train_rate = double(trained) / seconds_since(t0);
+  return {{"device", device.str()},
+          {"batch_size", batch_size},
+          {"threads", torch::get_num_threads()},
+          {"pipeline_images_per_second", pipeline_rate},
+          {"train_step_images_per_second", train_rate},
+          {"pipeline_time_share", train_rate / (train_rate + pipeline_rate)}};
+}
+
+}  // namespace cnnkit

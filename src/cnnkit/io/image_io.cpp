@@ -1,0 +1,165 @@
+#include "cnnkit/io/image_io.h"
+
+#include <cmath>
+#include <fstream>
+
+#include "cnnkit/core/atomic_file.h"
+#include "cnnkit/core/error.h"
+
+#ifdef CNNKIT_WITH_OPENCV
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#endif
+
+namespace cnnkit {
+namespace fs = std::filesystem;
+
+namespace {
+
+void check_chw(const torch::Tensor& t, const char* what) {
+  if (!t.defined() || t.dim() != 3 || t.scalar_type() != torch::kUInt8 || (t.size(0) != 1 && t.size(0) != 3)) {
+    throw ImageIOError(std::string(what) + ": expected a uint8 image [C, H, W] with C = 1 or 3; got " +
+                       (t.defined() ? std::string(t.toString()) + " " + c10::str(t.sizes()) : "an undefined tensor"));
+  }
+}
+
+#ifdef CNNKIT_WITH_OPENCV
+// uint8 [C, H, W] -> cv::Mat (HWC, RGB order kept), deep copy.
+cv::Mat to_mat(const torch::Tensor& chw) {
+  auto hwc = chw.to(torch::kCPU).permute({1, 2, 0}).contiguous();
+  int c = static_cast<int>(hwc.size(2));
+  cv::Mat m(static_cast<int>(hwc.size(0)), static_cast<int>(hwc.size(1)), CV_8UC(c), hwc.data_ptr<std::uint8_t>());
+  return m.clone();
+}
+
+torch::Tensor from_mat(const cv::Mat& m) {
+  cv::Mat c = m.isContinuous() ? m : m.clone();
+  auto hwc = torch::from_blob(c.data, {c.rows, c.cols, c.channels()}, torch::kUInt8);
+  return hwc.permute({2, 0, 1}).contiguous();
+}
+
+cv::Mat resized(const cv::Mat& m, ImageSize size) {
+  if (size.empty() || (m.rows == size.height && m.cols == size.width)) return m;
+  cv::Mat out;
+  bool shrink = size.height <= m.rows && size.width <= m.cols;
+  cv::resize(m, out, cv::Size(static_cast<int>(size.width), static_cast<int>(size.height)), 0, 0,
+             shrink ? cv::INTER_AREA : cv::INTER_LINEAR);
+  return out;
+}
+#else
+[[noreturn]] void no_opencv(const std::string& what) {
+  throw ImageIOError(what + ": cannot process images: cnnkit was built without OpenCV (CNNKIT_WITH_OPENCV=OFF)");
+}
+#endif
+
+}  // namespace
+
+bool image_io_available() {
+#ifdef CNNKIT_WITH_OPENCV
+  return true;
+#else
+  return false;
+#endif
+}
+
+torch::Tensor read_image(const std::string& path, int channels, ImageSize resize_to, ImageSize* original) {
+  if (channels != 1 && channels != 3) {
+    throw ImageIOError(path + ": images can be read with 1 or 3 channels; asked for " + std::to_string(channels));
+  }
+#ifdef CNNKIT_WITH_OPENCV
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) throw ImageIOError(path + ": image file not found");
+  cv::Mat m;
+  try {
+    m = cv::imread(path, channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
+  } catch (const cv::Exception& e) {
+    throw ImageIOError(path + ": cannot decode image: " + e.err);
+  }
+  if (m.empty()) throw ImageIOError(path + ": cannot decode image (corrupt, truncated or not an image)");
+  if (original) *original = ImageSize{m.rows, m.cols};
+  if (channels == 3) cv::cvtColor(m, m, cv::COLOR_BGR2RGB);
+  return from_mat(resized(m, resize_to));
+#else
+  no_opencv(path);
+#endif
+}
+
+torch::Tensor resize_image(const torch::Tensor& chw, ImageSize size) {
+  check_chw(chw, "resize_image");
+#ifdef CNNKIT_WITH_OPENCV
+  return from_mat(resized(to_mat(chw), size));
+#else
+  no_opencv("resize_image");
+#endif
+}
+
+void write_png(const fs::path& path, const torch::Tensor& chw) {
+  check_chw(chw, path.c_str());
+#ifdef CNNKIT_WITH_OPENCV
+  cv::Mat m = to_mat(chw);
+  if (m.channels() == 3) cv::cvtColor(m, m, cv::COLOR_RGB2BGR);
+  std::vector<uchar> bytes;
+  if (!cv::imencode(".png", m, bytes)) throw ImageIOError(path.string() + ": PNG encoding failed");
+  write_atomically(path, [&](const fs::path& tmp) {
+    std::ofstream out(tmp, std::ios::binary);
+    if (!out) throw ImageIOError(path.string() + ": cannot write (check that the folder exists and is writable)");
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) throw ImageIOError(path.string() + ": write failed (disk full?)");
+  });
+#else
+  no_opencv(path.string());
+#endif
+}
+
+torch::Tensor make_grid(const torch::Tensor& images, const std::vector<std::string>& labels,
+                        const GridOptions& o) {
+  if (!images.defined() || images.dim() != 4 || images.scalar_type() != torch::kUInt8 ||
+      (images.size(1) != 1 && images.size(1) != 3) || images.size(0) == 0) {
+    throw ImageIOError("make_grid: expected uint8 images [N, C, H, W] with N >= 1 and C = 1 or 3");
+  }
+  if (!labels.empty() && static_cast<std::int64_t>(labels.size()) != images.size(0)) {
+    throw ImageIOError("make_grid: " + std::to_string(labels.size()) + " labels for " +
+                       std::to_string(images.size(0)) + " images");
+  }
+#ifdef CNNKIT_WITH_OPENCV
+  const int n = static_cast<int>(images.size(0));
+  const int h = static_cast<int>(images.size(2)), w = static_cast<int>(images.size(3));
+  const int scale = o.scale > 0 ? o.scale : std::max(1, static_cast<int>(std::ceil(64.0 / std::max(h, w))));
+  const int cols = o.columns > 0 ? std::min(o.columns, n) : static_cast<int>(std::ceil(std::sqrt(double(n))));
+  const int rows = (n + cols - 1) / cols;
+  const int tile_w = w * scale, tile_h = h * scale;
+  const int font = cv::FONT_HERSHEY_SIMPLEX;
+  const double font_scale = 0.4;
+  int baseline = 0;
+  const int text_h = cv::getTextSize("Ag", font, font_scale, 1, &baseline).height + baseline;
+  const int band = labels.empty() ? 0 : text_h + 4;
+  const int title_h = o.title.empty() ? 0 : text_h * 2 + 8;
+  const int pad = std::max(0, o.padding);
+  const int width = std::max(cols * (tile_w + pad) + pad,
+                             o.title.empty() ? 0 : cv::getTextSize(o.title, font, 0.6, 1, &baseline).width + 2 * pad);
+  const int height = title_h + rows * (tile_h + band + pad) + pad;
+  cv::Mat canvas(height, width, CV_8UC3, cv::Scalar::all(o.background));
+  const cv::Scalar ink = cv::Scalar::all(o.text);
+  if (!o.title.empty()) cv::putText(canvas, o.title, {pad, text_h + 6}, font, 0.6, ink, 1, cv::LINE_AA);
+  auto cpu = images.to(torch::kCPU).contiguous();
+  for (int i = 0; i < n; ++i) {
+    cv::Mat tile = to_mat(cpu[i]);
+    if (tile.channels() == 1) cv::cvtColor(tile, tile, cv::COLOR_GRAY2RGB);
+    cv::resize(tile, tile, cv::Size(tile_w, tile_h), 0, 0, cv::INTER_NEAREST);
+    const int x = pad + (i % cols) * (tile_w + pad);
+    const int y = title_h + pad + (i / cols) * (tile_h + band + pad);
+    tile.copyTo(canvas(cv::Rect(x, y, tile_w, tile_h)));
+    if (labels.empty() || labels[i].empty()) continue;
+    std::string text = labels[i];
+    while (text.size() > 1 && cv::getTextSize(text, font, font_scale, 1, &baseline).width > tile_w) text.pop_back();
+    cv::putText(canvas, text, {x, y + tile_h + text_h}, font, font_scale, ink, 1, cv::LINE_AA);
+  }
+  return from_mat(canvas);
+#else
+  no_opencv("make_grid");
+#endif
+}
+
+}  // namespace cnnkit

@@ -1,0 +1,52 @@
+// The only bridge between OpenCV and tensors (DESIGN.md). Images are uint8 tensors [C, H, W]
+// with C = 1 (gray) or 3 (RGB order, whatever OpenCV uses inside).
+// Built without OpenCV (-DCNNKIT_WITH_OPENCV=OFF), every function here throws ImageIOError
+// "... cnnkit was built without OpenCV".
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace cnnkit {
+
+bool image_io_available();
+
+struct ImageSize {
+  std::int64_t height = 0, width = 0;  // 0 = keep
+  bool empty() const { return height <= 0 || width <= 0; }
+};
+
+// Decodes an image file (PNG, JPEG, BMP, ... whatever OpenCV reads) into uint8 [C, H, W].
+// channels: 1 (gray; colour images converted with OpenCV's luma weights) or 3 (RGB; gray
+// replicated); alpha is dropped, 16-bit images scaled to 8 bits. When `resize_to` is set and
+// differs from the file's size the image is resized (area filter to shrink, bilinear to grow).
+// `original`, when given, receives the size in the file. A missing, unreadable or corrupt file
+// throws ImageIOError naming it.
+torch::Tensor read_image(const std::string& path, int channels, ImageSize resize_to = {},
+                         ImageSize* original = nullptr);
+
+// Resizes uint8 [C, H, W] with the same filters as read_image.
+torch::Tensor resize_image(const torch::Tensor& chw, ImageSize size);
+
+// Writes uint8 [C, H, W] (C = 1 or 3) as PNG, atomically (temporary name, then rename).
+void write_png(const std::filesystem::path& path, const torch::Tensor& chw);
+
+struct GridOptions {
+  int columns = 0;         // 0: about square
+  int scale = 0;           // integer upscaling of each tile (nearest); 0: so tiles are >= 64 px
+  int padding = 4;         // pixels between tiles and around the grid
+  std::string title;       // drawn above the grid when not empty
+  std::uint8_t background = 32;
+  std::uint8_t text = 255;
+};
+
+// Tiles N images uint8 [N, C, H, W] (C = 1 or 3) into one RGB image uint8 [3, H', W'], each
+// tile upscaled by `scale` with its label (may be empty) written under it with cv::putText,
+// long labels shortened to fit. `labels` is empty (no label bands) or has N entries.
+torch::Tensor make_grid(const torch::Tensor& images, const std::vector<std::string>& labels,
+                        const GridOptions& options = {});
+
+}  // namespace cnnkit
