@@ -136,7 +136,7 @@ TEST_F(TrainCli, ResumeEqualsUninterruptedRun) {
 
 TEST_F(TrainCli, SigintWritesLoadableCheckpointAndResumes) {
   TempDir dir;
-  std::string cfg = small_config(dir, R"({"epochs": 50, "batch_size": 32})", 60000);
+  std::string cfg = small_config(dir, R"({"epochs": 50, "batch_size": 32})", 20000);
   std::string run = dir.str("run");
   int pid = spawn_cli({"train", "--config", cfg, "--run-dir", run}, dir.str("out.txt"), dir.str("err.txt"));
   // Wait until training has started (the run directory holds its summary), then interrupt.
