@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The main job, end to end on a fresh Debian 12 machine: install dependencies, build cnnkit,
+# get MNIST, look at the untrained model's layer-0 feature maps, train the seed MNIST model,
+# evaluate it, and look at layer 0 again (before/after side by side). A few minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+BUILD_DIR=${BUILD_DIR:-build}
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD_DIR" -j "$(nproc)" --target cnnkit
+scripts/get-data.sh mnist
+cnnkit="$BUILD_DIR/cnnkit"
+run=${RUN_DIR:-runs/mnist-main}
+epochs=${EPOCHS:-2}
+
+"$cnnkit" summary --config configs/mnist.json
+if [ -d "$run" ]; then rm -rf "$run"; fi
+"$cnnkit" train --config configs/mnist.json --run-dir "$run" --set training.epochs="$epochs"
+"$cnnkit" evaluate --checkpoint "$run" --confusion-png "$run/confusion.png"
+echo "main-job: run directory $run (metrics, curves.png, confusion.png, checkpoints)" >&2
