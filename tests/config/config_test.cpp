@@ -200,7 +200,10 @@ TEST(Override, NestedPathArrayIndexAndValueKinds) {
   EXPECT_EQ(doc["description"], "");
   EXPECT_EQ(src.overrides.at("/layers/0/filters"), "--set layers.0.filters=16");
   EXPECT_EQ(src.overrides.at("/input/channels"), "--set input.channels=1");
-  EXPECT_EQ(src.overrides.size(), 10u);
+  // layers.1={...} replaced what layers.1.rate had set.
+  EXPECT_EQ(src.overrides.count("/layers/1/rate"), 0u);
+  EXPECT_EQ(src.overrides.at("/layers/1"), "--set layers.1={\"type\":\"flatten\"}");
+  EXPECT_EQ(src.overrides.size(), 9u);
   Config c = resolve_config(doc, std::make_shared<ConfigSource>(src));
   EXPECT_EQ(c.name(), "renamed");
   EXPECT_EQ(c.resolved()["layers"][0]["filters"], 16);
@@ -240,6 +243,25 @@ TEST(Override, LaterErrorsNameTheOption) {
   EXPECT_EQ(config_error_of([&] { load_config(mnist, {"layers.0.filters=8", "layers.3.stride=2"}); }),
             "--set layers.3.stride=2: unknown key 'stride' (did you mean 'strides'?); valid keys: type, name, filters, "
             "kernel_size, strides, padding, dilation, groups, bias, activation, alpha, batch_norm, init");
+  // A key the option created (not the file) is the option's, even where the error is reported
+  // above the leaf it set.
+  EXPECT_EQ(config_error_of([&] { load_config(mnist, {"input.extra.x=1"}); }),
+            "--set input.extra.x=1: unknown key 'extra'; valid keys: channels, height, width");
+  // The most specific override wins.
+  EXPECT_EQ(config_error_of([&] {
+              load_config(mnist, {"layers.0={\"type\":\"conv2d\",\"filters\":8,\"kernel_size\":3}", "layers.0.filters=0"});
+            }),
+            "--set layers.0.filters=0: must be between 1 and 65536; got 0");
+  EXPECT_EQ(config_error_of([&] {
+              load_config(mnist, {"layers.0.filters=0", "layers.0={\"type\":\"conv2d\",\"filters\":-8,\"kernel_size\":3}"});
+            }),
+            "--set layers.0={\"type\":\"conv2d\",\"filters\":-8,\"kernel_size\":3}: must be between 1 and 65536; got -8")
+      << "the later object replaced the earlier value";
+  // Shape errors found when building name the option that supplied the size.
+  EXPECT_EQ(config_error_of([&] { build_model(load_config(mnist, {"layers.1.pool_size=64"})); }),
+            "--set layers.1.pool_size=64: maxpool2d 'maxpool2d' cannot take its input: pool_size 64×64 is larger than "
+            "the input 28×28×32 (try padding \"same\")");
+  EXPECT_EQ(config_error_of([&] { build_model(load_config(mnist, {"layers.0.filters=8"})); }), "<no error>");
   Config ok = load_config(mnist, {"layers.0.filters=16", "input.height=32"});
   EXPECT_EQ(ok.resolved()["layers"][0]["filters"], 16);
   EXPECT_EQ(ok.resolved()["input"]["height"], 32);
