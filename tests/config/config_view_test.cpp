@@ -48,6 +48,10 @@ TEST(ConfigView, OverriddenValuesAreAttributedToTheirOption) {
   EXPECT_EQ(r.at("list").at(1).where(), "--set list.1=2");
   EXPECT_EQ(r.at("list").at(0).where(), "x.json:/list/0");
   EXPECT_EQ(r.at("list").where(), "x.json:/list");  // the parent is still the file's
+  // The most specific override wins, whatever the order of the pointers.
+  src->overrides["/list"] = "--set list=[1,2]";
+  EXPECT_EQ(r.at("list").at(1).where(), "--set list.1=2");
+  EXPECT_EQ(r.at("list").at(0).where(), "--set list=[1,2]");
 }
 
 TEST(ConfigView, MissingRequiredField) {
