@@ -88,6 +88,7 @@ void apply_override(json& doc, const std::string& assignment, ConfigSource& sour
   }
   json* node = &doc;
   std::string pointer;
+  std::string created;  // the first key this option adds, if any: it owns everything below
   auto parts = split(path, '.');
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const std::string& key = parts[i];
@@ -116,12 +117,21 @@ void apply_override(json& doc, const std::string& assignment, ConfigSource& sour
                             "; valid sections: " + join(valid, ", "));
         }
       }
+      if (created.empty() && !node->contains(key)) created = pointer + "/" + key;
       node = &(*node)[key];
     }
     pointer += "/" + key;
     if (last) *node = value;
   }
-  source.overrides[pointer] = option;
+  // Record where the option's value starts: the leaf, or the first key it created, so that an
+  // error about a key the file never had (e.g. "unknown key") names the option, not the file.
+  // A later option replaces what earlier ones set at or below the same place.
+  const std::string owned = created.empty() ? pointer : created;
+  for (auto it = source.overrides.begin(); it != source.overrides.end();) {
+    if (it->first == owned || it->first.rfind(owned + "/", 0) == 0) it = source.overrides.erase(it);
+    else ++it;
+  }
+  source.overrides[owned] = option;
 }
 
 Config resolve_config(const json& raw, std::shared_ptr<ConfigSource> source) {

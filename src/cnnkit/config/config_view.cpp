@@ -36,10 +36,17 @@ ConfigView::ConfigView(const json& node, std::shared_ptr<const ConfigSource> sou
     : node_(&node), source_(std::move(source)), pointer_(std::move(pointer)) {}
 
 std::string ConfigView::where() const {
-  // An overridden value (or anything below it) is reported as coming from its --set option.
-  for (const auto& [ptr, option] : source_->overrides) {
-    if (pointer_ == ptr || pointer_.rfind(ptr + "/", 0) == 0) return option;
+  // An overridden value (or anything below it) is reported as coming from its --set option;
+  // the most specific override wins (--set layers.0={...} --set layers.0.filters=0).
+  const std::string* option = nullptr;
+  std::size_t matched = 0;
+  for (const auto& [ptr, opt] : source_->overrides) {
+    if ((pointer_ == ptr || pointer_.rfind(ptr + "/", 0) == 0) && (!option || ptr.size() >= matched)) {
+      option = &opt;
+      matched = ptr.size();
+    }
   }
+  if (option) return *option;
   return source_->file + ":" + (pointer_.empty() ? "/" : pointer_);
 }
 

@@ -15,9 +15,9 @@ std::string closest_match(const std::string& word, const std::vector<std::string
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 // 113162 -> "113,162"
 std::string with_commas(std::int64_t n);
-// 1536 -> "1.5 KiB"
+// 1536 -> "1.50 KiB", 100 -> "100 B"
 std::string human_bytes(double bytes);
-// 58700000 -> "58.7M"
+// 58657280 -> "58.66M", 999 -> "999"
 std::string human_count(double n);
 std::vector<std::string> split(const std::string& s, char sep);
 std::string trim(const std::string& s);

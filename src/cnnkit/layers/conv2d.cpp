@@ -58,7 +58,7 @@ class Conv2dLayer : public LayerType {
     Padding2d pad = compute_padding(spec, hw, k, s, d);
     std::int64_t span_h = d.first * (k.first - 1) + 1, span_w = d.second * (k.second - 1) + 1;
     if (hw.first + pad.top + pad.bottom < span_h || hw.second + pad.left + pad.right < span_w) {
-      shape_fail(p, "kernel " + std::to_string(k.first) + "×" + std::to_string(k.second) +
+      shape_fail(p, p.at("kernel_size"), "kernel " + std::to_string(k.first) + "×" + std::to_string(k.second) +
                         (d.first > 1 || d.second > 1 ? " (dilated to " + std::to_string(span_h) + "×" + std::to_string(span_w) + ")" : "") +
                         " is larger than the padded input " + std::to_string(hw.first + pad.top + pad.bottom) + "×" +
                         std::to_string(hw.second + pad.left + pad.right) + " (input " + in.str() + ")");

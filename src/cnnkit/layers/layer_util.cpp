@@ -132,10 +132,12 @@ void init_weights(torch::nn::Module& module, const std::string& scheme) {
 
 std::string describe_shape(const Shape& s) { return s.str() + (s.is_spatial() ? " (spatial H×W×C)" : " (flat)"); }
 
-void shape_fail(const ConfigView& layer, const std::string& why) {
+void shape_fail(const ConfigView& layer, const std::string& why) { shape_fail(layer, layer, why); }
+
+void shape_fail(const ConfigView& layer, const ConfigView& at, const std::string& why) {
   std::string type = layer.has("type") ? layer.at("type").as_string() : "layer";
   std::string name = layer.has("name") ? layer.at("name").as_string() : type;
-  throw ShapeError(layer.where() + ": " + type + " '" + name + "' cannot take its input: " + why);
+  throw ShapeError(at.where() + ": " + type + " '" + name + "' cannot take its input: " + why);
 }
 
 void require_spatial(const ConfigView& layer, const Shape& input) {

@@ -53,6 +53,8 @@ void init_weights(torch::nn::Module& module, const std::string& scheme);
 // Throws ShapeError: "<file>:/layers/3: conv2d 'conv2d_2' cannot take its input: needs
 // H×W×C (spatial), got 2048 (flat)".
 [[noreturn]] void shape_fail(const ConfigView& layer, const std::string& why);
+// The same, reported at the key that does not fit (e.g. /layers/3/kernel_size).
+[[noreturn]] void shape_fail(const ConfigView& layer, const ConfigView& at, const std::string& why);
 void require_spatial(const ConfigView& layer, const Shape& input);
 void require_flat(const ConfigView& layer, const Shape& input);
 std::string describe_shape(const Shape& s);  // "28×28×32 (spatial)" / "2048 (flat)"

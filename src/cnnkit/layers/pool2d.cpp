@@ -47,7 +47,7 @@ BuiltLayer build_pool2d(PoolKind kind, const ConfigView& p, const Shape& in) {
   Pair hw{in.height(), in.width()};
   Padding2d pad = compute_padding(spec, hw, k, s);
   if (hw.first + pad.top + pad.bottom < k.first || hw.second + pad.left + pad.right < k.second) {
-    shape_fail(p, "pool_size " + std::to_string(k.first) + "×" + std::to_string(k.second) +
+    shape_fail(p, p.at("pool_size"), "pool_size " + std::to_string(k.first) + "×" + std::to_string(k.second) +
                       " is larger than the input " + in.str() + (spec.mode == "valid" ? " (try padding \"same\")" : ""));
   }
   Pair out_hw = output_size(hw, pad, k, s);
