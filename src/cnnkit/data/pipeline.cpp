@@ -55,7 +55,8 @@ torch::Tensor BatchPipeline::prepare(const torch::Tensor& images_u8, bool train,
 
 torch::Tensor BatchPipeline::batch(const ImageSet& set, const torch::Tensor& indices, bool train,
                                    at::Generator& gen) const {
-  return prepare(set.images.index_select(0, indices.to(torch::kCPU, torch::kInt64)), train, gen);
+  // Images may live on the training device (trainer keeps them there on CUDA when they fit).
+  return prepare(set.images.index_select(0, indices.to(set.images.device(), torch::kInt64)), train, gen);
 }
 
 }  // namespace cnnkit

@@ -1,6 +1,7 @@
 #include "cnnkit/train/trainer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
@@ -134,6 +135,17 @@ TrainResult train_model(const Config& config, const TrainOptions& options, c10::
   const ImageSet& val_set = use_validation ? data.validation : data.test;
   const std::string val_name = use_validation ? "validation split" : "test split";
 
+  if (device.is_cuda()) {
+    at::globalContext().setBenchmarkCuDNN(true);
+    // Keep the uint8 images on the GPU when they are small enough (CIFAR-10: 150 MiB), so a
+    // batch is an on-device gather instead of a host-to-device copy.
+    std::int64_t bytes = data.train.images.numel() + data.validation.images.numel() + data.test.images.numel();
+    if (bytes < (std::int64_t(4) << 30)) {
+      for (ImageSet* set : {&data.train, &data.validation, &data.test})
+        if (set->images.defined()) set->images = set->images.to(device);
+      spdlog::info("datasets resident on {} ({} MiB)", device.str(), bytes >> 20);
+    }
+  }
   torch::manual_seed(tc.seed);
   Model model = build_model(config);
   if (model.output().numel() != static_cast<std::int64_t>(data.class_names.size())) {
