@@ -75,7 +75,8 @@ TEST(LoadConfig, SeedConfigsResolveWithDefaults) {
             json({{"type", "dense"}, {"name", "dense"}, {"units", 10}, {"activation", "linear"}, {"batch_norm", false},
                   {"bias", true}, {"init", "inherit"}}));
   EXPECT_TRUE(c.has_section("layers"));
-  EXPECT_FALSE(c.has_section("training"));
+  EXPECT_TRUE(c.has_section("training"));
+  EXPECT_TRUE(c.has_section("data"));
   // Resolving the resolved config again changes nothing (a checkpoint stores the resolved form).
   EXPECT_EQ(resolve_doc(c.resolved()).resolved(), c.resolved());
 }
@@ -96,7 +97,7 @@ TEST(ResolveConfig, TopLevelKeys) {
   json typo = model_doc({conv()});
   typo["lyers"] = json::array();
   EXPECT_EQ(resolve_error(typo), "test.json:/lyers: unknown key 'lyers' (did you mean 'layers'?); valid keys: name, "
-                                 "description, init, input, layers");
+                                 "description, data, init, input, layers, training");
   EXPECT_EQ(resolve_error(json::array({1})), "test.json:/: must be an object; got an array [1]");
   EXPECT_EQ(resolve_error({{"layers", {conv()}}}), "test.json:/: missing required field 'input'");
   EXPECT_EQ(resolve_error({{"input", {{"channels", 1}, {"height", 28}, {"width", 28}}}}),
@@ -219,7 +220,7 @@ TEST(Override, Errors) {
   EXPECT_EQ(err("=3"), "--set =3: expected PATH=VALUE, e.g. training.epochs=5");
   EXPECT_EQ(err("layres.0.filters=3"),
             "--set layres.0.filters=3: unknown section 'layres' (did you mean 'layers'?); valid sections: name, "
-            "description, init, input, layers");
+            "description, data, init, input, layers, training");
   EXPECT_EQ(err("layers.5.filters=3"), "--set layers.5.filters=3: index 5 out of range for /layers (2 entries)");
   EXPECT_EQ(err("layers.first.filters=3"), "--set layers.first.filters=3: /layers is a list; expected an index, got 'first'");
   EXPECT_EQ(err("layers..filters=3"), "--set layers..filters=3: empty name in path 'layers..filters'");
