@@ -48,30 +48,35 @@ ImageSet read_cifar_files(const std::vector<std::string>& paths, const CifarLayo
     counts.push_back(size / record);
     total += size / record;
   }
-  auto raw = torch::empty({total, record}, torch::kUInt8);
+  // Records are copied from one reused file buffer straight into the image tensor: fresh
+  // memory is expensive here (page faults), so nothing the size of the dataset is allocated twice.
+  auto images = torch::empty({total, 3, 32, 32}, torch::kUInt8);
+  auto labels = torch::empty({total}, torch::kInt64);
+  std::uint8_t* img = images.data_ptr<std::uint8_t>();
+  std::int64_t* lab = labels.data_ptr<std::int64_t>();
+  std::vector<char> buffer;
   std::int64_t at = 0;
   for (std::size_t f = 0; f < paths.size(); ++f) {
+    buffer.resize(static_cast<std::size_t>(counts[f] * record));
     std::ifstream in(paths[f], std::ios::binary);
-    auto* dst = reinterpret_cast<char*>(raw.data_ptr<std::uint8_t>() + at * record);
-    in.read(dst, counts[f] * record);
-    if (in.gcount() != counts[f] * record) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    if (in.gcount() != static_cast<std::streamsize>(buffer.size())) {
       throw DataError(paths[f] + ": read failed after " + std::to_string(in.gcount()) + " bytes");
     }
-    const std::uint8_t* rec = raw.data_ptr<std::uint8_t>() + at * record;
-    for (std::int64_t i = 0; i < counts[f]; ++i) {
-      std::uint8_t label = rec[i * record + layout.label_bytes - 1];
+    const auto* rec = reinterpret_cast<const std::uint8_t*>(buffer.data());
+    for (std::int64_t i = 0; i < counts[f]; ++i, rec += record) {
+      const std::uint8_t label = rec[layout.label_bytes - 1];
       if (label >= layout.num_classes) {
         throw DataError(paths[f] + ": record " + std::to_string(i) + " (byte offset " + std::to_string(i * record) +
                         "): label " + std::to_string(label) + " out of range 0.." +
                         std::to_string(layout.num_classes - 1));
       }
+      lab[at + i] = label;
+      std::memcpy(img + (at + i) * kPixels, rec + layout.label_bytes, kPixels);
     }
     at += counts[f];
   }
-  ImageSet set;
-  set.labels = raw.select(1, layout.label_bytes - 1).to(torch::kInt64);
-  set.images = raw.narrow(1, layout.label_bytes, kPixels).contiguous().view({total, 3, 32, 32});
-  return set;
+  return ImageSet{images, labels};
 }
 
 std::vector<std::string> read_cifar_class_names(const std::string& path, const CifarLayout& layout) {

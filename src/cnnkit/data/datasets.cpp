@@ -218,8 +218,7 @@ Datasets load_datasets(const Config& config, const DataLoadOptions& options) {
   if (ds.train.size()) {
     Normalization pixel = compute_normalization(ds.train.images);
     stats = normalization_to_json(pixel);
-    ds.normalization = d.normalize_mode == "auto" ? resolve_normalization(config, ds.train)
-                                                  : *normalization_from_config(config);
+    ds.normalization = d.normalize_mode == "auto" ? auto_normalization(pixel) : *normalization_from_config(config);
   } else if (auto n = normalization_from_config(config)) {
     ds.normalization = *n;
   }

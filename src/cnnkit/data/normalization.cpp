@@ -2,7 +2,6 @@
 
 #include <ATen/Parallel.h>
 
-#include <array>
 #include <cmath>
 #include <mutex>
 
@@ -11,41 +10,49 @@
 
 namespace cnnkit {
 
+namespace {
+// Sum and sum of squares of n bytes. uint32 partial sums over blocks of 16,384 bytes cannot
+// overflow (255^2 * 16384 < 2^32), so the compiler vectorises the inner loop.
+void accumulate(const std::uint8_t* p, std::int64_t n, std::uint64_t& sum, std::uint64_t& sq) {
+  for (std::int64_t start = 0; start < n; start += 16384) {
+    const std::int64_t end = std::min<std::int64_t>(n, start + 16384);
+    std::uint32_t s = 0, q = 0;
+    for (std::int64_t k = start; k < end; ++k) {
+      const std::uint32_t v = p[k];
+      s += v;
+      q += v * v;
+    }
+    sum += s;
+    sq += q;
+  }
+}
+}  // namespace
+
 Normalization compute_normalization(const torch::Tensor& images_u8) {
   TORCH_CHECK(images_u8.dim() == 4 && images_u8.scalar_type() == torch::kUInt8, "expected uint8 [N, C, H, W]");
   auto x = images_u8.to(torch::kCPU).contiguous();
   const std::int64_t n = x.size(0), c = x.size(1), plane = x.size(2) * x.size(3);
-  std::vector<std::array<std::int64_t, 256>> hist(static_cast<std::size_t>(c));
-  for (auto& h : hist) h.fill(0);
+  std::vector<std::uint64_t> sum(static_cast<std::size_t>(c), 0), sq(static_cast<std::size_t>(c), 0);
   std::mutex merge;
   const std::uint8_t* data = x.data_ptr<std::uint8_t>();
-  at::parallel_for(0, n, 256, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<std::array<std::int64_t, 256>> local(static_cast<std::size_t>(c));
-    for (auto& h : local) h.fill(0);
-    for (std::int64_t i = begin; i < end; ++i) {
-      for (std::int64_t ch = 0; ch < c; ++ch) {
-        const std::uint8_t* p = data + (i * c + ch) * plane;
-        auto& h = local[ch];
-        for (std::int64_t k = 0; k < plane; ++k) ++h[p[k]];
-      }
-    }
+  // Exact integer sums (no rounding), in parallel over images.
+  at::parallel_for(0, n, 512, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<std::uint64_t> s(static_cast<std::size_t>(c), 0), q(static_cast<std::size_t>(c), 0);
+    for (std::int64_t i = begin; i < end; ++i)
+      for (std::int64_t ch = 0; ch < c; ++ch) accumulate(data + (i * c + ch) * plane, plane, s[ch], q[ch]);
     std::lock_guard<std::mutex> lock(merge);
-    for (std::int64_t ch = 0; ch < c; ++ch)
-      for (int v = 0; v < 256; ++v) hist[ch][v] += local[ch][v];
+    for (std::int64_t ch = 0; ch < c; ++ch) {
+      sum[ch] += s[ch];
+      sq[ch] += q[ch];
+    }
   });
   Normalization out;
+  const double count = double(n) * double(plane);
   for (std::int64_t ch = 0; ch < c; ++ch) {
-    double count = 0, sum = 0, sq = 0;
-    for (int v = 0; v < 256; ++v) {
-      const double f = v / 255.0, k = double(hist[ch][v]);
-      count += k;
-      sum += k * f;
-      sq += k * f * f;
-    }
-    const double mean = count > 0 ? sum / count : 0.0;
-    const double var = count > 0 ? std::max(0.0, sq / count - mean * mean) : 0.0;
+    const double mean = count > 0 ? double(sum[ch]) / count / 255.0 : 0.0;
+    const double ex2 = count > 0 ? double(sq[ch]) / count / (255.0 * 255.0) : 0.0;
     out.mean.push_back(mean);
-    out.std.push_back(std::sqrt(var));
+    out.std.push_back(std::sqrt(std::max(0.0, ex2 - mean * mean)));
   }
   return out;
 }
@@ -63,7 +70,10 @@ Normalization resolve_normalization(const Config& config, const ImageSet& train)
   if (train.size() == 0) {
     throw DataError("data.normalize is \"auto\" but there is no training data to compute it from");
   }
-  Normalization n = compute_normalization(train.images);
+  return auto_normalization(compute_normalization(train.images));
+}
+
+Normalization auto_normalization(Normalization n) {
   for (auto& s : n.std) {
     if (s < 1e-6) s = 1.0;  // a constant channel: leave its scale alone rather than divide by 0
   }

@@ -13,7 +13,7 @@
 namespace cnnkit {
 
 // Exact per-channel mean and (population) std of uint8 images [N, C, H, W], on [0, 1].
-// One pass over the bytes with per-channel histograms, in parallel.
+// One pass over the bytes with exact integer sums, in parallel.
 Normalization compute_normalization(const torch::Tensor& images_u8);
 
 // The numbers the config states: explicit values, or mean 0 / std 1 for "none".
@@ -23,6 +23,9 @@ std::optional<Normalization> normalization_from_config(const Config& config);
 
 // The resolved normalisation: normalization_from_config, or computed from `train` for "auto".
 Normalization resolve_normalization(const Config& config, const ImageSet& train);
+
+// Pixel statistics made usable for "auto": a constant channel (std 0) gets std 1.
+Normalization auto_normalization(Normalization pixel_stats);
 
 // {"mean": [...], "std": [...]} and back (the checkpoint's form). from_json throws DataError
 // for a malformed object or a non-positive std.
