@@ -48,6 +48,7 @@ int run(int argc, char** argv) {
       register_evaluate(app, g),
       register_predict(app, g),
       register_data(app, g),
+      register_featuremap(app, g),
   };
 
   try {

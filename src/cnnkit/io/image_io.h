@@ -49,4 +49,12 @@ struct GridOptions {
 torch::Tensor make_grid(const torch::Tensor& images, const std::vector<std::string>& labels,
                         const GridOptions& options = {});
 
+// Colour maps for rendering scalar images: "gray" plus OpenCV's perceptual maps "viridis",
+// "inferno", "magma", "plasma", "cividis" and the rainbow-like "turbo" and "jet".
+const std::vector<std::string>& colormap_names();
+
+// The colour map as a lookup table uint8 [256, 3] (RGB), value v -> row v (CPU).
+// An unknown name throws ImageIOError listing the known ones.
+torch::Tensor colormap_lut(const std::string& name);
+
 }  // namespace cnnkit
