@@ -145,9 +145,9 @@ TEST(FeaturemapCli, AllLayersIncludingResidualBodiesAndFlatStripsAndSeveralInput
   EXPECT_EQ(manifest_files(m), files_under(out));
   EXPECT_EQ(m["inputs"].size(), 2u);
   EXPECT_EQ(m["layers"].size(), 7u);  // 0, 1, 1.0, 1.1, 2, 3, 4
-  // Per input: input.png + 4 spatial layers × (3 channels + grid) + 2 flat strips = 19;
-  // filters: 0, 1.0, 1.1.
-  EXPECT_EQ(m["files"].size(), 2u * 19u + 3u);
+  // Per input: input.png + 5 spatial layers (0, 1, 1.0, 1.1, 2) × (3 channels + grid) + 2 flat
+  // strips = 23; filters: 0, 1.0, 1.1.
+  EXPECT_EQ(m["files"].size(), 2u * 23u + 3u);
   for (std::string in : {"input_0", "input_1"}) {
     EXPECT_TRUE(fs::exists(out + "/" + in + "/input.png"));
     EXPECT_TRUE(fs::exists(out + "/" + in + "/1.1_conv2d_2/channel_002.png"));
@@ -156,9 +156,9 @@ TEST(FeaturemapCli, AllLayersIncludingResidualBodiesAndFlatStripsAndSeveralInput
   }
   EXPECT_TRUE(fs::exists(out + "/1.0_conv2d_1/filters.png"));
   json strip = entry(m, "grid", "3");
-  EXPECT_EQ(strip["shape"], json({27}));
+  EXPECT_EQ(strip["shape"], json({108}));  // 6×6×3 after the pool
   auto s = read_image(strip["path"], 3);
-  EXPECT_GE(s.size(2), 27 * 8);
+  EXPECT_GE(s.size(2), 64 * 8);  // rows of 64 cells of at least 8 px
   json f = entry(m, "filters", "0");
   EXPECT_EQ(f["shape"], json({3, 1, 3, 3}));
 }

@@ -162,6 +162,6 @@ TEST(FilterImages, RgbFirstLayerIsOneColourImagePerFilterElseOneTilePerKernel) {
   EXPECT_FALSE(g.rgb);
   EXPECT_EQ(g.images.sizes(), (std::vector<std::int64_t>{16, 3, 6, 6}));
   EXPECT_EQ(g.columns, 4);
-  auto grid = make_grid(g.images, g.labels, GridOptions{g.columns, 1});
+  auto grid = make_grid(g.images, g.labels, [&] { GridOptions o; o.columns = g.columns; o.scale = 1; return o; }());
   EXPECT_EQ(grid.size(0), 3);
 }

@@ -96,7 +96,7 @@ torch::Tensor resize_image(const torch::Tensor& chw, ImageSize size) {
 #endif
 }
 
-void write_png(const fs::path& path, const torch::Tensor& chw) {
+void write_png(const fs::path& path, const torch::Tensor& chw, bool durable) {
   check_chw(chw, path.c_str());
 #ifdef CNNKIT_WITH_OPENCV
   cv::Mat m = to_mat(chw);
@@ -109,7 +109,7 @@ void write_png(const fs::path& path, const torch::Tensor& chw) {
     out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     out.close();
     if (!out) throw ImageIOError(path.string() + ": write failed (disk full?)");
-  });
+  }, durable);
 #else
   no_opencv(path.string());
 #endif

@@ -31,8 +31,9 @@ torch::Tensor read_image(const std::string& path, int channels, ImageSize resize
 // Resizes uint8 [C, H, W] with the same filters as read_image.
 torch::Tensor resize_image(const torch::Tensor& chw, ImageSize size);
 
-// Writes uint8 [C, H, W] (C = 1 or 3) as PNG, atomically (temporary name, then rename).
-void write_png(const std::filesystem::path& path, const torch::Tensor& chw);
+// Writes uint8 [C, H, W] (C = 1 or 3) as PNG, atomically (temporary name, then rename);
+// `durable` = false skips the fsync (see write_atomically), for many regenerable images.
+void write_png(const std::filesystem::path& path, const torch::Tensor& chw, bool durable = true);
 
 struct GridOptions {
   int columns = 0;         // 0: about square

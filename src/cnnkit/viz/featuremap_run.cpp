@@ -241,7 +241,7 @@ class Writer {
     for (const auto& j : jobs_) dirs.insert(j.path.parent_path());
     for (const auto& d : dirs) fs::create_directories(d);
     at::parallel_for(0, static_cast<std::int64_t>(jobs_.size()), 1, [&](std::int64_t b, std::int64_t e) {
-      for (std::int64_t i = b; i < e; ++i) write_png(jobs_[i].path, jobs_[i].image);
+      for (std::int64_t i = b; i < e; ++i) write_png(jobs_[i].path, jobs_[i].image, /*durable=*/false);
     });
   }
 
