@@ -49,6 +49,7 @@ int run(int argc, char** argv) {
       register_predict(app, g),
       register_data(app, g),
       register_bench(app, g),
+      register_featuremap(app, g),
   };
 
   try {

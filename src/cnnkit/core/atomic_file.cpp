@@ -13,14 +13,14 @@
 namespace cnnkit {
 namespace fs = std::filesystem;
 
-void write_atomically(const fs::path& path, const std::function<void(const fs::path&)>& write) {
+void write_atomically(const fs::path& path, const std::function<void(const fs::path&)>& write, bool durable) {
   fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   std::random_device rd;
   fs::path tmp = dir / ("." + path.filename().string() + ".tmp" + std::to_string(rd() % 1000000));
   try {
     write(tmp);
     // Make the bytes durable before the rename makes them visible.
-    int fd = ::open(tmp.c_str(), O_RDONLY);
+    int fd = durable ? ::open(tmp.c_str(), O_RDONLY) : -1;
     if (fd >= 0) {
       ::fsync(fd);
       ::close(fd);

@@ -9,8 +9,11 @@ namespace cnnkit {
 
 // Calls write(tmp_path) to produce the file under a temporary name, then renames it to `path`.
 // On any exception the temporary file is removed and the exception propagates.
+// `durable`: fsync the bytes before the rename (a crash never loses the previous version).
+// Files that are cheap to regenerate in bulk (feature-map images) pass false: still never
+// half-written, but without one fsync per file.
 void write_atomically(const std::filesystem::path& path,
-                      const std::function<void(const std::filesystem::path&)>& write);
+                      const std::function<void(const std::filesystem::path&)>& write, bool durable = true);
 void write_text_atomically(const std::filesystem::path& path, const std::string& text);
 std::string read_text_file(const std::filesystem::path& path, const char* what);
 

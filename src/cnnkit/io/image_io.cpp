@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
+#include <algorithm>
 
 #include "cnnkit/core/atomic_file.h"
 #include "cnnkit/core/error.h"
@@ -94,7 +96,7 @@ torch::Tensor resize_image(const torch::Tensor& chw, ImageSize size) {
 #endif
 }
 
-void write_png(const fs::path& path, const torch::Tensor& chw) {
+void write_png(const fs::path& path, const torch::Tensor& chw, bool durable) {
   check_chw(chw, path.c_str());
 #ifdef CNNKIT_WITH_OPENCV
   cv::Mat m = to_mat(chw);
@@ -107,7 +109,7 @@ void write_png(const fs::path& path, const torch::Tensor& chw) {
     out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     out.close();
     if (!out) throw ImageIOError(path.string() + ": write failed (disk full?)");
-  });
+  }, durable);
 #else
   no_opencv(path.string());
 #endif
@@ -159,6 +161,34 @@ torch::Tensor make_grid(const torch::Tensor& images, const std::vector<std::stri
   return from_mat(canvas);
 #else
   no_opencv("make_grid");
+#endif
+}
+
+const std::vector<std::string>& colormap_names() {
+  static const std::vector<std::string> names = {"gray", "viridis", "inferno", "magma", "plasma", "cividis", "turbo", "jet"};
+  return names;
+}
+
+torch::Tensor colormap_lut(const std::string& name) {
+  const auto& names = colormap_names();
+  if (std::find(names.begin(), names.end(), name) == names.end()) {
+    std::string known;
+    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+    throw ImageIOError("unknown colour map '" + name + "'; known: " + known);
+  }
+  auto ramp = torch::arange(256, torch::kInt64).to(torch::kUInt8);
+  if (name == "gray") return ramp.unsqueeze(1).repeat({1, 3}).contiguous();
+#ifdef CNNKIT_WITH_OPENCV
+  static const std::map<std::string, int> ids = {{"viridis", cv::COLORMAP_VIRIDIS}, {"inferno", cv::COLORMAP_INFERNO},
+                                                 {"magma", cv::COLORMAP_MAGMA},     {"plasma", cv::COLORMAP_PLASMA},
+                                                 {"cividis", cv::COLORMAP_CIVIDIS}, {"turbo", cv::COLORMAP_TURBO},
+                                                 {"jet", cv::COLORMAP_JET}};
+  cv::Mat gray(1, 256, CV_8UC1, ramp.data_ptr<std::uint8_t>()), bgr;
+  cv::applyColorMap(gray, bgr, ids.at(name));
+  cv::cvtColor(bgr, bgr, cv::COLOR_BGR2RGB);
+  return from_mat(bgr).permute({1, 2, 0}).reshape({256, 3}).contiguous();  // [3,1,256] -> [256,3]
+#else
+  no_opencv("colour map " + name);
 #endif
 }
 

@@ -31,8 +31,9 @@ torch::Tensor read_image(const std::string& path, int channels, ImageSize resize
 // Resizes uint8 [C, H, W] with the same filters as read_image.
 torch::Tensor resize_image(const torch::Tensor& chw, ImageSize size);
 
-// Writes uint8 [C, H, W] (C = 1 or 3) as PNG, atomically (temporary name, then rename).
-void write_png(const std::filesystem::path& path, const torch::Tensor& chw);
+// Writes uint8 [C, H, W] (C = 1 or 3) as PNG, atomically (temporary name, then rename);
+// `durable` = false skips the fsync (see write_atomically), for many regenerable images.
+void write_png(const std::filesystem::path& path, const torch::Tensor& chw, bool durable = true);
 
 struct GridOptions {
   int columns = 0;         // 0: about square
@@ -48,5 +49,13 @@ struct GridOptions {
 // long labels shortened to fit. `labels` is empty (no label bands) or has N entries.
 torch::Tensor make_grid(const torch::Tensor& images, const std::vector<std::string>& labels,
                         const GridOptions& options = {});
+
+// Colour maps for rendering scalar images: "gray" plus OpenCV's perceptual maps "viridis",
+// "inferno", "magma", "plasma", "cividis" and the rainbow-like "turbo" and "jet".
+const std::vector<std::string>& colormap_names();
+
+// The colour map as a lookup table uint8 [256, 3] (RGB), value v -> row v (CPU).
+// An unknown name throws ImageIOError listing the known ones.
+torch::Tensor colormap_lut(const std::string& name);
 
 }  // namespace cnnkit
