@@ -69,7 +69,7 @@ Side checkpoint_side(const std::string& spec, const std::optional<Config>& user,
 
 // The model training starts from: torch::manual_seed(training.seed), then build_model (as the
 // trainer does), so the "before" picture is reproducible.
-Side untrained_side(const Config& config, const std::optional<Normalization>& norm) {
+Side untrained_side(const Config& config, const std::optional<Normalization>& norm, const std::string& data_root) {
   Side s;
   s.source = "untrained";
   s.config = config;
@@ -81,12 +81,26 @@ Side untrained_side(const Config& config, const std::optional<Normalization>& no
   } else if (auto n = config.has_section("data") ? normalization_from_config(config) : std::nullopt) {
     s.norm = *n;
     s.norm_from = "config";
+  } else if (config.has_section("data") && [&] {
+               // "auto": the statistics training will compute from the training split.
+               try {
+                 DataLoadOptions load;
+                 load.data_root = data_root;
+                 load.need_test = false;
+                 s.norm = load_datasets(config, load).normalization;
+                 return !s.norm.mean.empty();
+               } catch (const Error& e) {
+                 spdlog::warn("{}", e.what());
+                 return false;
+               }
+             }()) {
+    s.norm_from = "training split";
   } else {
     const auto c = static_cast<std::size_t>(s.model.input.channels());
     s.norm.mean.assign(c, 0.0);
     s.norm.std.assign(c, 1.0);
     s.norm_from = "none";
-    spdlog::warn("{}: normalisation is {}; without training data the untrained model's input uses mean 0 / std 1",
+    spdlog::warn("{}: normalisation is {}; the training data could not be read, so the untrained model's input uses mean 0 / std 1",
                  config.source().file, config.has_section("data") ? "\"auto\"" : "not configured (no data section)");
   }
   return s;
@@ -100,7 +114,7 @@ std::vector<Side> load_sides(const FeaturemapOptions& o) {
     if (!o.checkpoint.empty()) {
       sides.push_back(checkpoint_side(o.checkpoint, user, o.sets));
     } else if (user) {
-      sides.push_back(untrained_side(*user, std::nullopt));
+      sides.push_back(untrained_side(*user, std::nullopt, o.data_root));
     } else {
       throw UsageError("featuremap needs --checkpoint FILE|RUN_DIR, --config FILE (the untrained model) or --compare A B");
     }
@@ -120,8 +134,8 @@ std::vector<Side> load_sides(const FeaturemapOptions& o) {
   auto other_norm = [&](const std::optional<Side>& other) {
     return other ? std::optional<Normalization>(other->norm) : std::nullopt;
   };
-  if (a_untrained) a = untrained_side(other_config(b), other_norm(b));
-  if (b_untrained) b = untrained_side(other_config(a), other_norm(a));
+  if (a_untrained) a = untrained_side(other_config(b), other_norm(b), o.data_root);
+  if (b_untrained) b = untrained_side(other_config(a), other_norm(a), o.data_root);
   a->label = "A";
   b->label = "B";
   sides.push_back(std::move(*a));
