@@ -6,10 +6,7 @@
 #include <fstream>
 #include <optional>
 #include <cmath>
-#include <atomic>
-#include <mutex>
 #include <set>
-#include <thread>
 
 #include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
@@ -18,7 +15,6 @@
 #include "cnnkit/config/config.h"
 #include "cnnkit/core/error.h"
 #include "cnnkit/core/strings.h"
-#include "cnnkit/core/threads.h"
 #include "cnnkit/data/dataset.h"
 #include "cnnkit/data/normalization.h"
 #include "cnnkit/io/image_io.h"
@@ -258,26 +254,7 @@ class Writer {
     std::set<fs::path> dirs;
     for (const auto& j : jobs_) dirs.insert(j.path.parent_path());
     for (const auto& d : dirs) fs::create_directories(d);
-    // PNG encoding on plain threads: OpenMP workers spin between the many small encodes.
-    const std::size_t n = std::max<std::size_t>(1, std::min<std::size_t>(physical_core_count(), jobs_.size()));
-    std::atomic<std::size_t> next{0};
-    std::exception_ptr failure;
-    std::mutex failure_mutex;
-    std::vector<std::thread> pool;
-    for (std::size_t t = 0; t < n; ++t) {
-      pool.emplace_back([&] {
-        for (std::size_t i = next++; i < jobs_.size(); i = next++) {
-          try {
-            write_png(jobs_[i].path, jobs_[i].image, /*durable=*/false);
-          } catch (...) {
-            std::lock_guard<std::mutex> lock(failure_mutex);
-            if (!failure) failure = std::current_exception();
-          }
-        }
-      });
-    }
-    for (auto& t : pool) t.join();
-    if (failure) std::rethrow_exception(failure);
+    for (const auto& job : jobs_) write_png(job.path, job.image, /*durable=*/false);
   }
 
  private:
@@ -433,7 +410,7 @@ json run_featuremaps(const FeaturemapOptions& o, c10::Device device) {
 
   std::vector<Side> sides = load_sides(o);
   // One input's maps are small tensors: intra-op threads would only spin between tiny ops
-  // (measured: 65% of the time in OpenMP's spin-wait). Files are encoded on a thread pool.
+  // (measured: 65% of the time in OpenMP's spin-wait).
   if (device.is_cpu()) at::set_num_threads(1);
   const bool compare = sides.size() == 2;
   std::vector<LayerRef> refs = select_layers(sides[0].model, o.layers);
