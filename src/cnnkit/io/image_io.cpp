@@ -38,7 +38,9 @@ cv::Mat to_mat(const torch::Tensor& chw) {
 torch::Tensor from_mat(const cv::Mat& m) {
   cv::Mat c = m.isContinuous() ? m : m.clone();
   auto hwc = torch::from_blob(c.data, {c.rows, c.cols, c.channels()}, torch::kUInt8);
-  return hwc.permute({2, 0, 1}).contiguous();
+  // Always copy: for one channel the permuted view is already contiguous, and contiguous()
+  // would hand back a view of the cv::Mat's memory, freed when `c` goes out of scope.
+  return hwc.permute({2, 0, 1}).clone(at::MemoryFormat::Contiguous);
 }
 
 cv::Mat resized(const cv::Mat& m, ImageSize size) {
