@@ -10,14 +10,6 @@ using namespace cnnkit;
 using namespace cnnkit::test;
 
 namespace {
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "(no DataError)";
-}
 std::string cifar_config(const TempDir& dir, const std::string& root, int channels = 3, int size = 32) {
   return write_config(dir.path(), R"({"source": "cifar10", "root": ")" + root + R"("})", channels, size, size);
 }

@@ -1,5 +1,7 @@
 #include "data/fixtures.h"
 
+#include "cnnkit/core/error.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -150,6 +152,15 @@ std::optional<Cifar10Cache> cifar10_cache() {
   }
   ::close(fd);
   return cache;
+}
+
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const DataError& e) {
+    return e.what();
+  }
+  return "(no DataError)";
 }
 
 }  // namespace cnnkit::test

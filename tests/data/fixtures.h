@@ -43,4 +43,7 @@ struct Cifar10Cache {
 };
 std::optional<Cifar10Cache> cifar10_cache();
 
+// The message of the DataError `f` throws, or "(no DataError)".
+std::string message_of(const std::function<void()>& f);
+
 }  // namespace cnnkit::test

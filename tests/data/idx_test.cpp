@@ -12,16 +12,6 @@
 using namespace cnnkit;
 using namespace cnnkit::test;
 
-namespace {
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "(no DataError)";
-}
-}  // namespace
 
 TEST(DataIdx, ReadsRawAndGzipIdentically) {
   TempDir dir("idx");

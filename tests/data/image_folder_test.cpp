@@ -13,14 +13,6 @@ using namespace cnnkit::test;
 namespace fs = std::filesystem;
 
 namespace {
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "(no DataError)";
-}
 std::string folder_config(const TempDir& dir, const std::string& extra = "", int channels = 3, int size = 8) {
   return write_config(dir.path(), R"({"source": "folder", "root": ")" + dir.str("imgs") + "\"" + extra + "}", channels,
                       size, size, 3);
