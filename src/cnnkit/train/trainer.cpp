@@ -293,7 +293,6 @@ TrainResult train_model(const Config& config, const TrainOptions& options, c10::
         st.partial_seen = seen;
         st.partial_seconds = carried_seconds + std::chrono::duration<double>(Clock::now() - t0).count();
         st.perm = perm;
-        if (b + 1 == steps_per_epoch) st.partial_batch = b + 1;  // epoch's steps done, its validation not yet
         save_checkpoint(last_path, model, checkpoint_data(), optimizer.get());
         std::string sig = interrupt_signal() == SIGTERM ? "SIGTERM" : "SIGINT";
         throw InterruptedError("interrupted by " + sig + " at epoch " + std::to_string(epoch) + ", batch " +
