@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cnnkit/core/allocator.h"
 #include "cnnkit/core/error.h"
 #include "cnnkit/core/logging.h"
 #include "cnnkit/core/threads.h"
@@ -28,6 +29,7 @@ namespace {
 
 int run(int argc, char** argv) {
   using namespace cnnkit;
+  configure_allocator();  // before the first tensor: see core/allocator.h
   CLI::App app{"cnnkit: train and inspect convolutional networks described in JSON configs (LibTorch)"};
   app.set_version_flag("--version", std::string("cnnkit ") + CNNKIT_VERSION + " (LibTorch " + TORCH_VERSION + ")");
   app.require_subcommand(1);

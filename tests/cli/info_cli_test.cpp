@@ -1,6 +1,7 @@
 // `cnnkit info` and `cnnkit info --json` through the real binary.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "support/cli.h"
@@ -38,4 +39,24 @@ TEST(InfoCli, JsonFields) {
   if (!j["cuda_available"].get<bool>()) {
     EXPECT_TRUE(j["gpus"].empty());
   }
+}
+
+// The glibc heap tuning (core/allocator.h) is on by default and steps aside when the user
+// steers malloc themselves.
+TEST(InfoCli, HostAllocatorTuningAndOptOuts) {
+  bool parent_steers = std::getenv("GLIBC_TUNABLES") || std::getenv("CNNKIT_MALLOC");
+  for (const char* v : {"MALLOC_ARENA_MAX", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_",
+                        "MALLOC_TOP_PAD_", "MALLOC_CHECK_", "MALLOC_PERTURB_"})
+    parent_steers = parent_steers || std::getenv(v);
+  auto allocator = [](const std::vector<std::string>& env) {
+    auto r = run_cli({"info", "--json"}, "", env);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out)["host_allocator"].get<std::string>();
+  };
+#if defined(__GLIBC__)
+  if (!parent_steers) EXPECT_EQ(allocator({}), "resident-heap");
+#endif
+  EXPECT_EQ(allocator({"CNNKIT_MALLOC=system"}), "system");
+  EXPECT_EQ(allocator({"MALLOC_ARENA_MAX=2"}), "system");
+  EXPECT_EQ(allocator({"GLIBC_TUNABLES=glibc.malloc.trim_threshold=1000000"}), "system");
 }

@@ -40,7 +40,8 @@ Command register_info(CLI::App& app, const GlobalOptions&) {
                       << "oneDNN            " << yes(j["onednn"]) << "\n"
                       << "OpenMP            " << yes(j["openmp"]) << "\n"
                       << "BLAS (build)      " << j["blas_build"].get<std::string>() << "\n"
-                      << "BLAS (loaded)     " << (blas.empty() ? "none found" : join(blas, ", ")) << "\n";
+                      << "BLAS (loaded)     " << (blas.empty() ? "none found" : join(blas, ", ")) << "\n"
+                      << "host allocator    " << j["host_allocator"].get<std::string>() << "\n";
             return 0;
           }};
 }

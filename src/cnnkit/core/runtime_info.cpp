@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "cnnkit/core/allocator.h"
 #include "cnnkit/core/strings.h"
 #include "cnnkit/core/threads.h"
 
@@ -104,6 +105,7 @@ nlohmann::json runtime_info() {
   j["blas_build"] = config_line(config, "BLAS_INFO=");
   j["blas_loaded"] = loaded_blas();
   j["cpu_bf16"] = cpu_has_bf16();
+  j["host_allocator"] = configure_allocator();
   return j;
 }
 
