@@ -12,6 +12,7 @@
 #include "cnnkit/model/checkpoint.h"
 #include "cnnkit/model/model.h"
 #include "cnnkit/viz/feature_maps.h"
+#include "data/fixtures.h"
 #include "support/cli.h"
 
 using namespace cnnkit;
@@ -131,6 +132,29 @@ TEST(FeaturemapCli, UntrainedModelWritesChannelsGridInputAndAManifestOfEveryFile
   auto got = png.slice(0, 0, 24, 2).slice(1, 0, 24, 2);  // undo the 2× nearest upscaling
   EXPECT_LE((got.to(torch::kInt) - want.to(torch::kInt)).abs().max().item<int>(), 1);
   EXPECT_TRUE(torch::equal(png.slice(0, 1, 24, 2).slice(1, 1, 24, 2), got));
+}
+
+// The untrained model's "auto" normalisation is the training split's statistics: computed by
+// loading the data the first time, then read from the statistics cache (the speed of the
+// "before" picture), with the same values; a changed data file is noticed.
+TEST(FeaturemapCli, UntrainedAutoNormalisationIsCachedAcrossRuns) {
+  TempDir dir;
+  write_cifar10(dir.path() / "c", 4, 3);
+  std::string cfg = write_config(dir.path(), R"({"source": "cifar10", "root": ")" + dir.str("c") + R"("})", 3, 32, 32);
+  const std::vector<std::string> env = {"CNNKIT_CACHE_DIR=" + dir.str("cache")};
+  auto run = [&] {
+    auto r = run_cli({"featuremap", "--config", cfg, "--index", "1", "--layer", "0", "--out", dir.str("fm")}, "", env);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out)["models"][0]["normalization"];
+  };
+  json first = run(), second = run();
+  EXPECT_EQ(first["from"], "training split");
+  EXPECT_EQ(second["from"], "training split (cached)");
+  EXPECT_EQ(first["mean"], second["mean"]);
+  EXPECT_EQ(first["std"], second["std"]);
+  write_cifar10(dir.path() / "c", 5, 3);  // more records: the cached entry is stale
+  json third = run();
+  EXPECT_EQ(third["from"], "training split");
 }
 
 TEST(FeaturemapCli, AllLayersIncludingResidualBodiesAndFlatStripsAndSeveralInputs) {

@@ -15,6 +15,15 @@ extern char** environ;
 namespace cnnkit::test {
 namespace fs = std::filesystem;
 
+namespace {
+// Tests (and the cnnkit processes they start) keep their statistics cache (data/stats_cache.h)
+// in the build tree, not in the user's ~/.cache.
+const bool kHermeticCache = [] {
+  const std::string dir = (fs::path(CNNKIT_BINARY).parent_path() / "test-cache").string();
+  return setenv("CNNKIT_CACHE_DIR", dir.c_str(), /*overwrite=*/0) == 0;
+}();
+}  // namespace
+
 CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text,
                   const std::vector<std::string>& env) {
   int in_pipe[2], out_pipe[2], err_pipe[2];

@@ -45,4 +45,13 @@ struct DataLoadOptions {
 // the config has no data section.
 Datasets load_datasets(const Config& config, const DataLoadOptions& options);
 
+// The normalisation training would use, without loading the dataset when it can be avoided.
+// `from`: "config" (fixed or none), "training split (cached)" (data/stats_cache.h) or
+// "training split" (loaded now, and cached for next time).
+struct TrainingNormalization {
+  Normalization normalization;
+  std::string from;
+};
+TrainingNormalization training_normalization(const Config& config, const DataLoadOptions& options);
+
 }  // namespace cnnkit

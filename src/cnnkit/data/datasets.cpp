@@ -14,6 +14,7 @@
 #include "cnnkit/data/image_folder.h"
 #include "cnnkit/data/normalization.h"
 #include "cnnkit/data/split.h"
+#include "cnnkit/data/stats_cache.h"
 
 namespace cnnkit {
 namespace fs = std::filesystem;
@@ -217,6 +218,7 @@ Datasets load_datasets(const Config& config, const DataLoadOptions& options) {
   nlohmann::json stats = nullptr;
   if (ds.train.size()) {
     Normalization pixel = compute_normalization(ds.train.images);
+    if (options.need_train) write_cached_pixel_stats(pixel_stats_key(config, root), l.files, pixel);
     stats = normalization_to_json(pixel);
     ds.normalization = d.normalize_mode == "auto" ? auto_normalization(pixel) : *normalization_from_config(config);
   } else if (auto n = normalization_from_config(config)) {
@@ -251,6 +253,23 @@ Datasets load_datasets(const Config& config, const DataLoadOptions& options) {
   ds.description = std::move(desc);
   spdlog::debug("data loaded in {:.2f} s", seconds);
   return ds;
+}
+
+TrainingNormalization training_normalization(const Config& config, const DataLoadOptions& options) {
+  if (auto n = normalization_from_config(config)) return {*n, "config"};
+  const DataConfig d = data_config_from(config);
+  const std::string root = fs::absolute(resolve_root(d, options).first).lexically_normal().string();
+  if (auto cached = read_cached_pixel_stats(pixel_stats_key(config, root))) {
+    return {auto_normalization(*cached), "training split (cached)"};
+  }
+  DataLoadOptions load = options;
+  load.need_train = true;
+  load.need_test = false;
+  Datasets ds = load_datasets(config, load);
+  if (ds.train.size() == 0) {
+    throw DataError(root + ": data.normalize is \"auto\" but there is no training data to compute it from");
+  }
+  return {ds.normalization, "training split"};
 }
 
 }  // namespace cnnkit

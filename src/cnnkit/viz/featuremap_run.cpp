@@ -2,7 +2,11 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <fstream>
 #include <optional>
 #include <cmath>
@@ -78,31 +82,28 @@ Side untrained_side(const Config& config, const std::optional<Normalization>& no
   if (norm) {
     s.norm = *norm;
     s.norm_from = "the compared checkpoint";
-  } else if (auto n = config.has_section("data") ? normalization_from_config(config) : std::nullopt) {
-    s.norm = *n;
-    s.norm_from = "config";
-  } else if (config.has_section("data") && [&] {
-               // "auto": the statistics training will compute from the training split.
-               try {
-                 DataLoadOptions load;
-                 load.data_root = data_root;
-                 load.need_test = false;
-                 s.norm = load_datasets(config, load).normalization;
-                 return !s.norm.mean.empty();
-               } catch (const Error& e) {
-                 spdlog::warn("{}", e.what());
-                 return false;
-               }
-             }()) {
-    s.norm_from = "training split";
-  } else {
-    const auto c = static_cast<std::size_t>(s.model.input.channels());
-    s.norm.mean.assign(c, 0.0);
-    s.norm.std.assign(c, 1.0);
-    s.norm_from = "none";
-    spdlog::warn("{}: normalisation is {}; the training data could not be read, so the untrained model's input uses mean 0 / std 1",
-                 config.source().file, config.has_section("data") ? "\"auto\"" : "not configured (no data section)");
+    return s;
   }
+  if (config.has_section("data")) {
+    try {
+      // "auto": the statistics training will compute from the training split (cached after
+      // the first time, so the "before" picture does not reload the dataset).
+      DataLoadOptions load;
+      load.data_root = data_root;
+      TrainingNormalization t = training_normalization(config, load);
+      s.norm = t.normalization;
+      s.norm_from = t.from;
+      return s;
+    } catch (const Error& e) {
+      spdlog::warn("{}", e.what());
+    }
+  }
+  const auto c = static_cast<std::size_t>(s.model.input.channels());
+  s.norm.mean.assign(c, 0.0);
+  s.norm.std.assign(c, 1.0);
+  s.norm_from = "none";
+  spdlog::warn("{}: normalisation is {}; the training data could not be read, so the untrained model's input uses mean 0 / std 1",
+               config.source().file, config.has_section("data") ? "\"auto\"" : "not configured (no data section)");
   return s;
 }
 
@@ -254,7 +255,28 @@ class Writer {
     std::set<fs::path> dirs;
     for (const auto& j : jobs_) dirs.insert(j.path.parent_path());
     for (const auto& d : dirs) fs::create_directories(d);
-    for (const auto& job : jobs_) write_png(job.path, job.image, /*durable=*/false);
+    // PNG encoding dominates a many-channel export: spread the files over the cores.
+    const std::size_t n_workers =
+        std::min<std::size_t>(jobs_.size(), std::max(1u, std::thread::hardware_concurrency()));
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr first_error;
+    std::mutex error_mutex;
+    auto work = [&] {
+      for (std::size_t i = next++; i < jobs_.size(); i = next++) {
+        try {
+          write_png(jobs_[i].path, jobs_[i].image, /*durable=*/false);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(error_mutex);
+          if (!first_error) first_error = std::current_exception();
+          next = jobs_.size();  // stop the others early
+        }
+      }
+    };
+    std::vector<std::thread> workers;
+    for (std::size_t t = 1; t < n_workers; ++t) workers.emplace_back(work);
+    work();
+    for (auto& t : workers) t.join();
+    if (first_error) std::rethrow_exception(first_error);
   }
 
  private:
