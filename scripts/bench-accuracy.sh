@@ -7,6 +7,8 @@
 #   mnist     configs/mnist.json (seed model): 1 epoch (target >= 98.5%) and 2 epochs (>= 99.0%)
 #   cifar     configs/cifar.json (seed architecture + augmentation + schedule): target > 82%
 #   cifar_bn  configs/cifar_bn.json (seed stages + batch norm, < 300K params): target >= 85%
+#   cifar_bn_bf16  the same with bf16 autocast (training.precision=bf16): the time-to-85% run on
+#             CPUs with AVX512-BF16 (cnnkit info: "CPU bf16 yes")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -46,6 +48,7 @@ for w in "${want[@]}"; do
       run mnist-2epochs 0.990 configs/mnist.json --set training.epochs=2 ;;
     cifar) run cifar 0.82 configs/cifar.json ;;
     cifar_bn) run cifar_bn 0.85 configs/cifar_bn.json ;;
+    cifar_bn_bf16) run cifar_bn_bf16 0.85 configs/cifar_bn.json --set training.precision=bf16 ;;
     *) echo "bench-accuracy: unknown benchmark '$w'" >&2; exit 2 ;;
   esac
 done

@@ -251,13 +251,12 @@ class Writer {
     files_.push_back(std::move(entry));
   }
   json files() const { return files_; }
-  void write_all() {
+  void write_all(int threads) {
     std::set<fs::path> dirs;
     for (const auto& j : jobs_) dirs.insert(j.path.parent_path());
     for (const auto& d : dirs) fs::create_directories(d);
-    // PNG encoding dominates a many-channel export: spread the files over the cores.
-    const std::size_t n_workers =
-        std::min<std::size_t>(jobs_.size(), std::max(1u, std::thread::hardware_concurrency()));
+    // PNG encoding dominates a many-channel export: spread the files over the threads.
+    const std::size_t n_workers = std::min<std::size_t>(jobs_.size(), static_cast<std::size_t>(std::max(1, threads)));
     std::atomic<std::size_t> next{0};
     std::exception_ptr first_error;
     std::mutex error_mutex;
@@ -431,6 +430,7 @@ json run_featuremaps(const FeaturemapOptions& o, c10::Device device) {
   if (o.scale < 0) throw UsageError("--scale " + std::to_string(o.scale) + ": must be 0 (auto) or a positive factor");
 
   std::vector<Side> sides = load_sides(o);
+  const int io_threads = at::get_num_threads();  // --threads: used again for writing the PNGs
   // One input's maps are small tensors: intra-op threads would only spin between tiny ops
   // (measured: 65% of the time in OpenMP's spin-wait).
   if (device.is_cpu()) at::set_num_threads(1);
@@ -502,7 +502,7 @@ json run_featuremaps(const FeaturemapOptions& o, c10::Device device) {
     }
     if (!with_kernels) spdlog::warn("--filters: none of the chosen layers is a conv2d layer; no filter images written");
   }
-  w.write_all();
+  w.write_all(io_threads);
 
   json models = json::array();
   for (const auto& s : sides) {
