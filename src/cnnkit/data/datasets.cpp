@@ -174,6 +174,9 @@ std::pair<std::string, std::string> resolve_root(const DataConfig& d, const Data
   return {d.root, "config"};
 }
 
+// The root as loads and the statistics cache name it: absolute, normalised.
+std::string absolute_root(const std::string& given) { return fs::absolute(given).lexically_normal().string(); }
+
 nlohmann::json describe_split(const ImageSet& s, std::size_t classes) {
   return {{"images", s.size()}, {"per_class", class_counts(s, static_cast<std::int64_t>(classes))}};
 }
@@ -187,7 +190,7 @@ Datasets load_datasets(const Config& config, const DataLoadOptions& options) {
   const Target target{in.at("channels").get<std::int64_t>(), in.at("height").get<std::int64_t>(),
                       in.at("width").get<std::int64_t>()};
   auto [root_given, root_from] = resolve_root(d, options);
-  const std::string root = fs::absolute(root_given).lexically_normal().string();
+  const std::string root = absolute_root(root_given);
   std::error_code ec;
   if (!fs::is_directory(root, ec)) {
     throw DataError(root_given + ": data folder not found (root from " + root_from +
@@ -258,7 +261,7 @@ Datasets load_datasets(const Config& config, const DataLoadOptions& options) {
 TrainingNormalization training_normalization(const Config& config, const DataLoadOptions& options) {
   if (auto n = normalization_from_config(config)) return {*n, "config"};
   const DataConfig d = data_config_from(config);
-  const std::string root = fs::absolute(resolve_root(d, options).first).lexically_normal().string();
+  const std::string root = absolute_root(resolve_root(d, options).first);
   if (auto cached = read_cached_pixel_stats(pixel_stats_key(config, root))) {
     return {auto_normalization(*cached), "training split (cached)"};
   }
