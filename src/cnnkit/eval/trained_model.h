@@ -1,0 +1,41 @@
+// The one loader for trained models: a checkpoint file or a run directory -> the model with its
+// weights, the normalisation it was trained with and its class names. evaluate, predict,
+// featuremap, export and the trainer's resume all go through it, so a damaged checkpoint is
+// refused the same way everywhere.
+//
+// Requires: a cnnkit checkpoint (or a run directory holding best.pt / last.pt).
+// Ensures:  model built from the checkpoint's resolved config (or `config` when given, which
+//           must accept the same weights), weights loaded, on the CPU, in eval mode;
+//           normalization has one finite mean and one finite, positive std per input channel;
+//           class_names has exactly one name per model output.
+// Throws CheckpointError naming the file and what is wrong (exit 1).
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cnnkit/config/config.h"
+#include "cnnkit/data/dataset.h"
+#include "cnnkit/model/checkpoint.h"
+#include "cnnkit/model/model.h"
+
+namespace cnnkit {
+
+struct TrainedModel {
+  LoadedCheckpoint checkpoint;  // path, stored config, metadata, extra tensors
+  Config config;                // the config the model was built from
+  Model model;
+  Normalization normalization;
+  std::vector<std::string> class_names;
+};
+
+// `prefer`: the file taken from a run directory ("best.pt" or "last.pt").
+// `config`: build this config's model instead of the checkpoint's (it must match the weights).
+TrainedModel load_trained_model(const std::string& checkpoint_or_run_dir, const std::string& prefer = "best.pt",
+                                const std::optional<Config>& config = std::nullopt);
+
+// The normalisation and class names a checkpoint stores, validated against `model`.
+Normalization checkpoint_normalization(const LoadedCheckpoint& ck, const Model& model);
+std::vector<std::string> checkpoint_class_names(const LoadedCheckpoint& ck, const Model& model);
+
+}  // namespace cnnkit
