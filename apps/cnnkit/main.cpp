@@ -17,15 +17,11 @@ namespace {
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
-}  // namespace
-
-namespace cnnkit {
-std::string device_choice(const GlobalOptions& g, const std::string& config_device) {
-  return g.device_given || config_device.empty() ? g.device : config_device;
-}
-}  // namespace cnnkit
-
-namespace {
+// Every command, in the order --help lists them.
+const cnnkit::CommandRegistration kCommands[] = {
+    cnnkit::register_summary, cnnkit::register_info, cnnkit::register_train, cnnkit::register_evaluate,
+    cnnkit::register_predict, cnnkit::register_data, cnnkit::register_bench, cnnkit::register_featuremap,
+};
 
 int run(int argc, char** argv) {
   using namespace cnnkit;
@@ -43,16 +39,8 @@ int run(int argc, char** argv) {
   app.add_option("--log-level", g.log_level, "trace|debug|info|warn|error|off")->capture_default_str();
   app.add_flag("-q,--quiet", g.quiet, "Only warnings and errors on stderr; no progress");
 
-  std::vector<Command> commands = {
-      register_summary(app, g),
-      register_info(app, g),
-      register_train(app, g),
-      register_evaluate(app, g),
-      register_predict(app, g),
-      register_data(app, g),
-      register_bench(app, g),
-      register_featuremap(app, g),
-  };
+  std::vector<Command> commands;
+  for (CommandRegistration add : kCommands) commands.push_back(add(app, g));
 
   try {
     app.parse(argc, argv);

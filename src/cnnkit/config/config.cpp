@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <map>
+#include <stdexcept>
 
 #include "cnnkit/core/atomic_file.h"
 #include "cnnkit/core/error.h"
@@ -26,6 +27,7 @@ const std::vector<std::string> kOwnKeys = {"name", "description"};
 }  // namespace
 
 void register_config_section(const std::string& key, int order, SectionResolver resolver) {
+  if (sections().count(key)) throw std::logic_error("cnnkit: duplicate registration of config section '" + key + "'");
   sections()[key] = SectionEntry{order, std::move(resolver)};
 }
 

@@ -7,6 +7,5 @@ namespace cnnkit {
 void install_interrupt_handlers();
 bool interrupt_requested();
 int interrupt_signal();  // the signal number received, 0 if none
-void clear_interrupt();
 
 }  // namespace cnnkit

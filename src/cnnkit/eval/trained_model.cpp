@@ -52,10 +52,10 @@ std::vector<std::string> checkpoint_class_names(const LoadedCheckpoint& ck, cons
 }
 
 TrainedModel load_trained_model(const std::string& checkpoint_or_run_dir, const std::string& prefer,
-                                const std::optional<Config>& config) {
+                                const std::optional<Config>& config, const std::vector<std::string>& overrides) {
   TrainedModel t;
   t.checkpoint = read_checkpoint(resolve_checkpoint_path(checkpoint_or_run_dir, prefer));
-  t.config = config ? *config : t.checkpoint.config;
+  t.config = config ? *config : with_overrides(t.checkpoint.config, overrides);
   if (config && config->resolved().at("input") != t.checkpoint.config.resolved().at("input")) {
     throw CheckpointError(t.checkpoint.path + ": checkpoint does not match the config " + config->source().file +
                           ": it takes input " + t.checkpoint.config.resolved().at("input").dump() + ", the config " +

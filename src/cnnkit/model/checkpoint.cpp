@@ -97,6 +97,7 @@ LoadedCheckpoint read_checkpoint(const std::string& path) {
     ck.meta = json::parse(v.toStringRef());
     auto source = std::make_shared<ConfigSource>();
     source->file = path + "#config";
+    source->stored = true;
     ck.config = resolve_config(config, source);
   } catch (const json::exception& e) {
     throw CheckpointError(path + ": damaged metadata: " + std::string(e.what()));

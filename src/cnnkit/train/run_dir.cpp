@@ -25,13 +25,12 @@ const std::vector<std::string>& metric_columns() {
   return cols;
 }
 
-void MetricsLog::append(const nlohmann::json& row) {
-  rows_.push_back(row);
+void write_metrics_files(const std::string& dir, const nlohmann::json& history) {
   std::ostringstream jsonl, csv;
   const auto& cols = metric_columns();
   for (std::size_t i = 0; i < cols.size(); ++i) csv << (i ? "," : "") << cols[i];
   csv << "\n";
-  for (const auto& r : rows_) {
+  for (const auto& r : history) {
     jsonl << r.dump() << "\n";
     for (std::size_t i = 0; i < cols.size(); ++i) {
       csv << (i ? "," : "");
@@ -39,8 +38,8 @@ void MetricsLog::append(const nlohmann::json& row) {
     }
     csv << "\n";
   }
-  write_text_atomically(fs::path(dir_) / "metrics.jsonl", jsonl.str());
-  write_text_atomically(fs::path(dir_) / "metrics.csv", csv.str());
+  write_text_atomically(fs::path(dir) / "metrics.jsonl", jsonl.str());
+  write_text_atomically(fs::path(dir) / "metrics.csv", csv.str());
 }
 
 }  // namespace cnnkit
