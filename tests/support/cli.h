@@ -17,6 +17,11 @@ struct CliResult {
 CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "",
                   const std::vector<std::string>& env = {});
 
+// Runs any program (argv[0] looked up on the PATH), e.g. {"prlimit", "--fsize=1000", binary(), ...}.
+CliResult run_command(const std::vector<std::string>& argv, const std::string& stdin_text = "",
+                      const std::vector<std::string>& env = {});
+std::string binary();  // the cnnkit binary under test
+
 // Starts `cnnkit ARGS...` in the background with stdout/stderr sent to files; returns its pid.
 int spawn_cli(const std::vector<std::string>& args, const std::string& out_file, const std::string& err_file);
 // Waits for a spawned process; returns its exit code (128 + signal when killed).

@@ -21,6 +21,7 @@ struct TrainCliOptions {
   std::string data_root;
   bool json = false;
   bool print_config = false;
+  bool overwrite = false;
   double target_accuracy = -1;
 };
 
@@ -66,6 +67,7 @@ int run_train(const TrainCliOptions& o, const GlobalOptions& g) {
   }
   TrainOptions opts;
   opts.run_dir = o.run_dir;
+  opts.overwrite = o.overwrite;
   opts.data.data_root = o.data_root;
   opts.resume = resume ? &*resume : nullptr;
   if (o.json) opts.observers.push_back(std::make_unique<JsonEventsObserver>(std::cout));
@@ -87,6 +89,8 @@ Command register_train(CLI::App& app, const GlobalOptions& g) {
   add_config_option(sub, o->config, "; not with --resume, which uses the checkpoint's");
   add_set_option(sub, o->sets);
   sub->add_option("--run-dir", o->run_dir, "Run directory (default: runs/<config-name>-<timestamp>)");
+  sub->add_flag("--overwrite", o->overwrite,
+                "Start afresh in a --run-dir that already holds a run (replaces its files)");
   sub->add_option("--resume", o->resume, "Continue from a run directory (its last.pt) or a checkpoint file");
   add_data_root_option(sub, o->data_root);
   add_json_flag(sub, o->json, "Also write each epoch's metrics as a JSON line on stdout");

@@ -18,7 +18,7 @@ class Checkpoints : public TrainingObserver {
   }
 };
 
-ObserverRegistrar registrar("checkpoints", 20, [](const TrainingRun&) { return std::make_unique<Checkpoints>(); });
+ObserverRegistrar registrar("checkpoints", 15, [](const TrainingRun&) { return std::make_unique<Checkpoints>(); });
 
 }  // namespace
 }  // namespace cnnkit
