@@ -35,7 +35,7 @@ LaunchInfo rank_of(int rank, int world, int port) {
 
 ContextOptions quick(std::chrono::milliseconds timeout = 10s) {
   ContextOptions o;
-  o.timeout = timeout;
+  o.timeout = o.rendezvous_timeout = timeout;
   return o;
 }
 

@@ -87,7 +87,7 @@ WorkerProcess spawn_worker(const std::string& scenario, int rank, int world, int
                                "CNNKIT_TEST_WORKER_DIR=" + dir,
                                "CNNKIT_TEST_WORKER_ARGS=" + args};
   env.insert(env.end(), extra_env.begin(), extra_env.end());
-  w.pid = spawn_process({self_executable(), "--gtest_filter=DistWorker." + scenario}, env, w.log);
+  w.pid = spawn_process({self_executable(), "--gtest_brief=1", "--gtest_filter=DistWorker." + scenario}, env, w.log);
   return w;
 }
 

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "cnnkit/core/error.h"
 #include "cnnkit/core/interrupt.h"
 #include "cnnkit/dist/context.h"
 #include "cnnkit/dist/gradient_sync.h"
@@ -28,6 +29,7 @@ namespace {
 ContextOptions worker_options() {
   ContextOptions o;
   o.timeout = std::chrono::milliseconds(arg_int("timeout_ms", 20000));
+  o.rendezvous_timeout = std::chrono::seconds(30);  // a loaded machine may start the ranks slowly
   return o;
 }
 
@@ -70,6 +72,7 @@ TEST(DistWorker, IdenticalParameters) {
                    " unused_grad=" + std::to_string(net->unused->weight.grad().defined()) +
                    " buckets=" + std::to_string(sync.buckets().size()) + " early=" + std::to_string(s.early_launches) +
                    " late=" + std::to_string(s.late_launches) + " steps=" + std::to_string(s.steps));
+    ctx->barrier();
   });
 }
 
@@ -114,6 +117,7 @@ TEST(DistWorker, MatchSingleProcess) {
     write_text(path("info", launch.rank), "repeated=" + std::to_string(s.repeated_reductions) +
                                               " early=" + std::to_string(s.early_launches) +
                                               " late=" + std::to_string(s.late_launches));
+    ctx->barrier();
   });
 }
 
@@ -148,7 +152,9 @@ TEST(DistWorker, Survive) {
 }
 
 // A --nproc worker. mode=sum: all-reduce rank + 1. mode=fail: rank 1 exits 3 at once.
-// mode=stop: step until any rank got SIGINT/SIGTERM, then write the step and exit 130.
+// mode=stop: two rounds of steps, each until some rank got SIGINT/SIGTERM (the parent signals
+// one rank, then the launcher): the step where each rank stopped goes to stop<round>_<rank>;
+// after the second round the worker exits 130.
 TEST(DistWorker, LauncherChild) {
   WORKER_ONLY();
   auto launch = detect_launch(current_environment());
@@ -161,18 +167,22 @@ TEST(DistWorker, LauncherChild) {
     if (mode == "sum" || mode == "fail") {
       auto sum = ctx->sum_across_ranks({launch.rank + 1.0});
       write_text(path("sum", launch.rank), std::to_string(static_cast<int>(sum[0])));
+      ctx->barrier();
       return;
     }
-    write_text(path("ready", launch.rank), std::to_string(getpid()));
-    for (int step = 0; step < 3000; ++step) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      if (ctx->any_rank_stopping(interrupt_requested())) {
-        write_text(path("stop", launch.rank), std::to_string(step));
-        std::fflush(nullptr);
-        std::_Exit(130);
+    for (int round = 1; round <= 2; ++round) {
+      write_text(path("ready" + std::to_string(round) + "_", launch.rank), std::to_string(getpid()));
+      int step = 0;
+      while (!ctx->any_rank_stopping(interrupt_requested())) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        if (++step == 3000) throw cnnkit::Error("no stop request came");
       }
+      write_text(path("stop" + std::to_string(round) + "_", launch.rank), std::to_string(step));
+      ctx->barrier();
+      clear_interrupt();
     }
-    write_text(path("stop", launch.rank), "never");
+    std::fflush(nullptr);
+    std::_Exit(130);
   });
 }
 
@@ -182,7 +192,7 @@ TEST(DistWorker, Launcher) {
   if (!is_worker()) GTEST_SKIP() << "a worker of the Dist* multi-process tests";
   LocalLaunchOptions o;
   o.nproc = arg_int("nproc", 2);
-  o.args = {self_executable(), "--gtest_filter=DistWorker.LauncherChild"};
+  o.args = {self_executable(), "--gtest_brief=1", "--gtest_filter=DistWorker.LauncherChild"};
   auto result = run_local_workers(o);
   std::string statuses;
   for (const auto& w : result.workers) statuses += std::to_string(w.status) + " ";

@@ -4,6 +4,7 @@
 #include <torch/csrc/distributed/c10d/HashStore.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -24,7 +25,8 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr int64_t kBroadcastBufferBytes = int64_t{250} << 20;  // DDP's broadcast_bucket_size
-constexpr auto kDiagnosisWindow = std::chrono::seconds(3);
+// How long a failing rank waits for the others' reports: 3 s, or half the timeout if shorter.
+constexpr auto kDiagnosisWindow = std::chrono::milliseconds(3000);
 
 // c10d reports connection retries and failures through glog (Debian) or c10's own logger
 // (official builds) before throwing; the exception says the same in one line. Silenced while
@@ -163,7 +165,8 @@ struct Context::Impl {
         if (r != launch.rank) silent.insert(r);
       }
       std::map<int, std::string> reports;
-      auto deadline = Clock::now() + std::min<std::chrono::milliseconds>(kDiagnosisWindow, options.timeout);
+      const auto window = std::min<std::chrono::milliseconds>(kDiagnosisWindow, options.timeout / 2);
+      auto deadline = Clock::now() + window;
       while (!silent.empty()) {
         for (auto it = silent.begin(); it != silent.end();) {
           std::string key = "failed/" + std::to_string(*it);
@@ -190,8 +193,7 @@ struct Context::Impl {
       };
       if (!silent.empty()) {
         out += "; no word from rank" + std::string(silent.size() > 1 ? "s " : " ") + list(silent) + " within " +
-               detail::seconds_text(std::chrono::duration_cast<std::chrono::milliseconds>(kDiagnosisWindow)) +
-               " (dead, or stuck outside communication: see its log)";
+               detail::seconds_text(window) + " (dead, or stuck outside communication: see its log)";
       }
       if (!reports.empty()) {
         out += "; rank " + std::to_string(reports.begin()->first) + " also failed: " + reports.begin()->second;
@@ -240,13 +242,17 @@ std::shared_ptr<Context> Context::create(const LaunchInfo& launch, const Context
   auto impl = std::make_unique<Impl>();
   impl->launch = launch;
   impl->options = options;
-  if (options.timeout.count() <= 0) throw UsageError("distributed timeout: must be positive");
+  if (options.timeout.count() <= 0 || options.rendezvous_timeout.count() <= 0) {
+    throw UsageError("distributed timeouts: must be positive");
+  }
   if (launch.world_size <= 1) {
     impl->store = c10::make_intrusive<c10d::HashStore>();
   } else {
-    impl->store = detail::connect_store(launch, options.timeout);
-    detail::join(*impl->store, launch, options.timeout);
+    impl->store = detail::connect_store(launch, options.rendezvous_timeout);
+    detail::join(*impl->store, launch, options.rendezvous_timeout);
   }
+  // Every rank has joined: Gloo's exchange of addresses (store reads, rendezvous timeout) and
+  // its pair connections (the collective timeout) take moments now.
   impl->backend = detail::make_backend(options.backend, options.device, impl->store, launch, current_environment(),
                                        options.timeout);
   impl->backend_name = impl->backend->name();
@@ -273,6 +279,13 @@ void Context::fail(const std::string& operation, std::exception_ptr cause) {
   } catch (...) {
   }
   impl_->failed = true;
+  // Gloo says "Timed out waiting 2000ms for recv operation" or "Application timeout caused pair
+  // closure" depending on where it noticed; name the setting either way.
+  std::string lower = text;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (lower.find("timeout") != std::string::npos || lower.find("timed out") != std::string::npos) {
+    text += " (collective timeout " + detail::seconds_text(impl_->options.timeout) + ")";
+  }
   std::string peers = impl_->diagnose(operation + " failed: " + text);
   throw DistributedError(impl_->me() + operation + " failed (" + impl_->backend_name + "): " + text + peers);
 }

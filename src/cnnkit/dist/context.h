@@ -7,9 +7,13 @@
 // Requires: `launch` from detect_launch(); the same sequence of collective calls, with tensors
 // of the same shapes and dtypes, on every rank (as for any c10d program).
 // Ensures:  a failure or hang of a peer makes every collective here fail within about
-//           `timeout` (plus up to 3 s spent asking the store which ranks are still alive);
-//           the rendezvous fails within `timeout` when MASTER_ADDR:MASTER_PORT cannot be
+//           `timeout` (plus up to 3 s, or timeout/2 if shorter, spent asking the store which
+//           ranks are still alive);
+//           the rendezvous fails within `rendezvous_timeout` when MASTER_ADDR:MASTER_PORT cannot be
 //           reached (UsageError, exit 2) or when some rank never joins (DistributedError).
+//
+// On the normal path, end with barrier() before the Context goes away: rank 0 usually hosts the
+// store, and ranks still using it would otherwise fail. (After a failure, just let it go.)
 //
 // While a Context lives, c10d's own log lines (glog) are silenced so that errors stay one
 // line; set CNNKIT_DIST_DEBUG=1 to keep them.
@@ -33,9 +37,12 @@ struct ContextOptions {
   std::string backend = "auto";
   // Where the tensors handed to the collectives live (the training device).
   torch::Device device = torch::kCPU;
-  // Rendezvous and per-collective timeout. A dead peer is usually noticed at once (its
-  // sockets close); a stuck peer after this long.
+  // Per-collective timeout. A dead peer is usually noticed at once (its sockets close); a
+  // stuck peer after this long.
   std::chrono::milliseconds timeout = std::chrono::seconds(60);
+  // Reaching MASTER_ADDR:MASTER_PORT (the client retries once a second) and waiting for every
+  // rank to join.
+  std::chrono::milliseconds rendezvous_timeout = std::chrono::seconds(60);
 };
 
 // Blocking time spent in this rank's collectives (what the trainer reports as communication

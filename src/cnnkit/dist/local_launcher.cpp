@@ -28,16 +28,24 @@ using Clock = std::chrono::steady_clock;
 class BlockedSignals {
  public:
   BlockedSignals() {
+    // An inherited SIGCHLD=SIG_IGN would let the kernel reap the workers behind our back.
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGCHLD, &dfl, &old_chld_);
     sigemptyset(&set_);
     for (int s : {SIGINT, SIGTERM, SIGCHLD}) sigaddset(&set_, s);
     pthread_sigmask(SIG_BLOCK, &set_, &old_);
   }
-  ~BlockedSignals() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  ~BlockedSignals() {
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+    sigaction(SIGCHLD, &old_chld_, nullptr);
+  }
   const sigset_t& set() const { return set_; }
   const sigset_t& old() const { return old_; }
 
  private:
   sigset_t set_, old_;
+  struct sigaction old_chld_ {};
 };
 
 int status_code(int status) {
@@ -153,6 +161,10 @@ LocalLaunchResult run_local_workers(const LocalLaunchOptions& options) {
     for (auto it = alive.begin(); it != alive.end();) {
       int r = *it, status = 0;
       pid_t done = waitpid(result.workers[r].pid, &status, WNOHANG);
+      if (done < 0 && errno == ECHILD) {  // reaped elsewhere: its status is lost
+        done = result.workers[r].pid;
+        status = 1 << 8;
+      }
       if (done != result.workers[r].pid) {
         ++it;
         continue;
