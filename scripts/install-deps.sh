@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev            # LibTorch 1.13.1 (CPU)
+  libgloo-dev             # Gloo headers for c10d's ProcessGroupGloo (distributed training)
   libcli11-dev            # command-line parsing
   nlohmann-json3-dev      # JSON configs and outputs
   libspdlog-dev           # logging
