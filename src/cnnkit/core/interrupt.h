@@ -11,6 +11,8 @@ namespace cnnkit {
 void install_interrupt_handlers();
 bool interrupt_requested();
 int interrupt_signal();  // the signal number received, 0 if none
+// Forgets a received signal (a caller that handled it and goes on, e.g. a test).
+void clear_interrupt();
 
 // While one is alive, a second signal does not exit the process; it exits when the last one
 // closes instead. Nests.
