@@ -60,6 +60,7 @@ CheckpointData TrainingRun::checkpoint_data() const {
              {"train_state", state.to_json()},
              {"history", history},
              {"metrics", history.empty() ? nlohmann::json() : history.back()},
+             {"distributed", distributed},
              {"cnnkit_version", CNNKIT_VERSION}};
   cd.tensors["generator"] = gen.get_state();
   cd.tensors["torch_cpu_rng"] = at::detail::getDefaultCPUGenerator().get_state();
