@@ -52,6 +52,7 @@ int run(int argc, char** argv) {
       register_data(app, g),
       register_bench(app, g),
       register_featuremap(app, g),
+      register_export(app, g),
   };
 
   try {
