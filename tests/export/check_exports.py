@@ -32,6 +32,7 @@ def check(index, case):
     result = {"case": os.path.basename(case)}
     expected = torch.load(os.path.join(case, "expected.pt"))
     images, logits = expected["images"], expected["logits"]
+    result["logit_scale"] = logits.abs().max().item()
     ts = torch.jit.load(os.path.join(case, "model.ts"))
     net_input = expected.get("inputs", images)
     with torch.no_grad():

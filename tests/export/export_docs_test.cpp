@@ -113,7 +113,9 @@ TEST(ExportDocs, ShellAndPythonSnippetsRunAsWritten) {
   const ProcessResult r = run_python(args);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("['class \""), std::string::npos) << r.out;  // class names from model.ts
-  if (have_onnx) EXPECT_NE(r.out.find("['images'] ['logits']"), std::string::npos) << r.out;
+  if (have_onnx) {
+    EXPECT_NE(r.out.find("['images'] ['logits']"), std::string::npos) << r.out;
+  }
 
   // The fine-tuned weights come back into cnnkit.
   Model m = build_model(resolve_doc(doc));

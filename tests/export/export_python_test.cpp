@@ -27,7 +27,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Logits agree to 1e-5 relative to the largest logit's magnitude (absolute below 1): the
+// exports normalise float images in [0, 1] as (x - mean) / std, cnnkit normalises bytes as
+// x * (1 / (255 std)) - mean / std, and deep random-weight networks with batch norm (logits in
+// the tens) carry that last-bit difference to about 3e-5 absolute.
 constexpr double kTolerance = 1e-5;
+double tolerance(double logit_scale) { return kTolerance * std::max(1.0, logit_scale); }
 
 class ExportOutside : public ::testing::Test {
  protected:
@@ -124,10 +129,11 @@ class ExportOutside : public ::testing::Test {
     ASSERT_TRUE(results_.count(name)) << "no result from check_exports.py; its stderr:\n" << python_err_;
     const auto& r = results_.at(name);
     ASSERT_FALSE(r.contains("error")) << r.dump();
-    EXPECT_LE(r.at("ts_max_diff").get<double>(), kTolerance) << r.dump();
-    EXPECT_LE(r.at("ts_train_mode_max_diff").get<double>(), kTolerance) << r.dump();
+    const double tol = tolerance(r.at("logit_scale").get<double>());
+    EXPECT_LE(r.at("ts_max_diff").get<double>(), tol) << r.dump();
+    EXPECT_LE(r.at("ts_train_mode_max_diff").get<double>(), tol) << r.dump();
     if (pytorch) {
-      EXPECT_LE(r.at("py_max_diff").get<double>(), kTolerance) << r.dump();
+      EXPECT_LE(r.at("py_max_diff").get<double>(), tol) << r.dump();
       EXPECT_TRUE(r.at("keys_equal").get<bool>()) << r.dump();
       EXPECT_TRUE(r.at("weights_is_plain_dict").get<bool>()) << r.dump();
       EXPECT_EQ(r.at("py_class_names"), r.at("ts_class_names"));
@@ -162,7 +168,9 @@ TEST_F(ExportOutside, EveryLayerCaseMatchesInPython) {
   require_python();
   for (const auto& c : layer_cases()) {
     expect_matches(c.name);
-    if (results_.count(c.name)) EXPECT_EQ(results_[c.name].at("ts_class_names"), nlohmann::json(class_names_for(5)));
+    if (results_.count(c.name)) {
+      EXPECT_EQ(results_[c.name].at("ts_class_names"), nlohmann::json(class_names_for(5)));
+    }
   }
 }
 
@@ -195,7 +203,8 @@ TEST_F(ExportOutside, TorchJitLoadInCppMatchesCnnkit) {
     std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     auto expected = torch::pickle_load(bytes).toGenericDict();
     torch::Tensor got = m.forward({expected.at("images").toTensor()}).toTensor();
-    EXPECT_LE((got - expected.at("logits").toTensor()).abs().max().item<double>(), kTolerance);
+    const torch::Tensor logits = expected.at("logits").toTensor();
+    EXPECT_LE((got - logits).abs().max().item<double>(), tolerance(logits.abs().max().item<double>()));
   }
 }
 
@@ -220,7 +229,7 @@ TEST_F(ExportOutside, ExampleProgramLinkedOnlyAgainstLibTorchMatches) {
       double v = 0;
       for (std::int64_t j = 0; j < expected.size(1); ++j) {
         fields >> v;
-        EXPECT_NEAR(v, expected[row][j].item<double>(), kTolerance);
+        EXPECT_NEAR(v, expected[row][j].item<double>(), tolerance(expected.abs().max().item<double>()));
       }
       ++row;
     }

@@ -159,9 +159,9 @@ TEST_F(InitWeights, CnnkitCheckpointLoads) {
 TEST_F(InitWeights, StrictModeListsEveryKindOfMismatchInOneLineAndChangesNothing) {
   Model source = build();
   const std::string path = state_dict_file(*dir_, "mismatch.pt", source, [](auto& d) {
-    d.erase("dense.linear.bias");
+    EXPECT_EQ(d.erase("dense.linear.bias"), 1u);
     d.insert("conv.weight", d.at("conv2d.conv.weight"));
-    d.erase("conv2d.conv.weight");
+    EXPECT_EQ(d.erase("conv2d.conv.weight"), 1u);
     d.insert_or_assign("dense.linear.weight", torch::zeros({7, 144}));
   });
   Model m = build();

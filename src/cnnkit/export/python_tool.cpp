@@ -96,11 +96,11 @@ PythonSearch find_python_with(const std::string& module) {
       break;
     }
     if (!found.tried.empty()) found.tried += ", ";
-    found.tried += py + (r.exit_code == 127 ? " (not found)"
-                         : r.exit_code == 3 ? " (no module " + module + ")"
-                                            : " (fails to start)");
+    found.tried += (env && *env ? "$CNNKIT_PYTHON=" : "") + py +
+                   (r.exit_code == 127 ? " (not found)"
+                    : r.exit_code == 3 ? " (no module " + module + ")"
+                                       : " (fails to start)");
   }
-  if (env && *env && found.python.empty()) found.tried += " from $CNNKIT_PYTHON";
   cache[module] = found;
   return found;
 }

@@ -93,14 +93,14 @@ Tensors state_dict_tensors(const std::string& path, const std::string& bytes) {
     value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
   } catch (const c10::Error& e) {
     const std::string why = first_line(e.what_without_backtrace());
+    if (why.find("unknown type") != std::string::npos || bytes.find("torch.nn.modules") != std::string::npos) {
+      throw CheckpointError(path + ": holds a pickled Python object, not a state dict (" + why + "); " + kSaveAdvice);
+    }
     if (bytes.find("collections\nOrderedDict") != std::string::npos) {
       throw CheckpointError(path +
                             ": holds a Python OrderedDict (torch.save(model.state_dict())), which LibTorch 1.13 "
                             "cannot read; " +
                             kSaveAdvice);
-    }
-    if (why.find("unknown type") != std::string::npos || bytes.find("torch.nn.modules") != std::string::npos) {
-      throw CheckpointError(path + ": holds a pickled Python object, not a state dict (" + why + "); " + kSaveAdvice);
     }
     throw CheckpointError(path + ": not a readable PyTorch state dict or cnnkit checkpoint: " + why);
   }
