@@ -36,8 +36,10 @@ double tolerance(double logit_scale) { return kTolerance * std::max(1.0, logit_s
 
 class ExportOutside : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = std::make_unique<TempDir>("cnnkit-export");
+  static void SetUpTestSuite() { dir_ = std::make_unique<TempDir>("cnnkit-export"); }
+
+  // Every layer case exported in-process, checked in one python3 run.
+  static void prepare_layer_cases() {
     std::vector<std::string> cases;
     std::uint64_t seed = 1;
     for (const auto& c : layer_cases()) {
@@ -52,6 +54,14 @@ class ExportOutside : public ::testing::Test {
       save_expected(c.name, ck, random_images(trained.model.input, 3, seed++), false);
       cases.push_back(dir_->str(c.name));
     }
+    check_in_python(cases);
+  }
+
+  // The seed configs and the residual network exported by the CLI (and once more with --raw),
+  // checked in one python3 run.
+  static void prepare_seed_cases() {
+    std::vector<std::string> cases;
+    std::uint64_t seed = 1000;
     for (const auto& c : seed_cases()) {
       const std::string ck = dir_->str(c.name + ".pt");
       write_random_checkpoint(c.doc, ck, seed++);
@@ -72,6 +82,10 @@ class ExportOutside : public ::testing::Test {
                   random_images(load_trained_model(seed_checkpoints_["residual_net"]).model.input, 2, 99), false, true);
     cases.push_back(dir_->str("raw"));
 
+    check_in_python(cases);
+  }
+
+  static void check_in_python(const std::vector<std::string>& cases) {
     if (python_with_torch().empty()) return;
     std::vector<std::string> args{source_dir() + "/tests/export/check_exports.py"};
     args.insert(args.end(), cases.begin(), cases.end());
@@ -140,12 +154,15 @@ class ExportOutside : public ::testing::Test {
     }
   }
 
-  void SetUp() override {
+  static void report_failures() {
     for (const auto& f : failures_) ADD_FAILURE() << f;
   }
   void require_python() {
     if (!python_ran_) GTEST_SKIP() << "no python3 with torch (install python3-torch)";
   }
+
+  static void check_torch_jit_load_in_cpp();
+  static void check_example_program();
 
   static std::unique_ptr<TempDir> dir_;
   static std::map<std::string, nlohmann::json> results_;
@@ -164,7 +181,11 @@ std::string ExportOutside::python_err_;
 
 }  // namespace
 
+// Under ctest every test runs in its own process, so the work is done by two tests, each
+// preparing only its own exports.
 TEST_F(ExportOutside, EveryLayerCaseMatchesInPython) {
+  prepare_layer_cases();
+  report_failures();
   require_python();
   for (const auto& c : layer_cases()) {
     expect_matches(c.name);
@@ -174,27 +195,25 @@ TEST_F(ExportOutside, EveryLayerCaseMatchesInPython) {
   }
 }
 
-TEST_F(ExportOutside, SeedConfigsMatchInPython) {
+TEST_F(ExportOutside, SeedConfigsMatchCnnkitInCppAndPython) {
+  prepare_seed_cases();
+  report_failures();
+  check_torch_jit_load_in_cpp();
+  check_example_program();
   require_python();
   for (const auto& c : seed_cases()) expect_matches(c.name);
   const auto& mnist = results_["seed_mnist"];
   EXPECT_EQ(mnist.at("py_input_shape"), nlohmann::json({1, 28, 28}));
   EXPECT_TRUE(mnist.at("ts_normalizes_input").get<bool>());
-}
-
-TEST_F(ExportOutside, MnistSoftmaxEqualsCnnkitPredictOnRealImages) {
-  require_python();
+  // softmax(model.ts) equals `cnnkit predict` on the real MNIST images as PNG files.
   ASSERT_TRUE(results_.count("seed_mnist"));
   EXPECT_LE(results_["seed_mnist"].at("predict_max_diff").get<double>(), kTolerance) << results_["seed_mnist"].dump();
-}
-
-TEST_F(ExportOutside, RawExportTakesTheNormalisedInput) {
-  require_python();
+  // --raw: model.ts takes the normalised input.
   expect_matches("raw", /*pytorch=*/false);
   EXPECT_FALSE(results_["raw"].at("ts_normalizes_input").get<bool>());
 }
 
-TEST_F(ExportOutside, TorchJitLoadInCppMatchesCnnkit) {
+void ExportOutside::check_torch_jit_load_in_cpp() {
   torch::NoGradGuard no_grad;
   for (const auto& c : seed_cases()) {
     SCOPED_TRACE(c.name);
@@ -208,7 +227,8 @@ TEST_F(ExportOutside, TorchJitLoadInCppMatchesCnnkit) {
   }
 }
 
-TEST_F(ExportOutside, ExampleProgramLinkedOnlyAgainstLibTorchMatches) {
+// docs/examples/classify.cpp, linked against LibTorch only.
+void ExportOutside::check_example_program() {
   for (const std::string name : {"seed_mnist", "residual_net"}) {
     SCOPED_TRACE(name);
     const ProcessResult r =

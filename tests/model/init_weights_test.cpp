@@ -74,29 +74,34 @@ class InitWeights : public ::testing::Test {
     dir_ = std::make_unique<TempDir>("cnnkit-init-weights");
     checkpoint_ = dir_->str("small.pt");
     write_random_checkpoint(small_model(10), checkpoint_, 3);
-    if (python_with_torch().empty()) return;
-    ExportRequest request;
-    request.out_dir = dir_->str("export");
-    request.formats = {"pytorch"};
-    export_model(load_trained_model(checkpoint_), request);
-    const ProcessResult r =
-        run_python({source_dir() + "/tests/model/init_weights_fixtures.py", dir_->str("export"), dir_->str("")});
-    python_ok_ = r.exit_code == 0;
-    python_err_ = r.err;
   }
   static void TearDownTestSuite() { dir_.reset(); }
+  // The Python-made files, made on first use (under ctest every test is its own process).
   void require_python() {
     if (python_with_torch().empty()) GTEST_SKIP() << "no python3 with torch (install python3-torch)";
+    if (!python_tried_) {
+      python_tried_ = true;
+      ExportRequest request;
+      request.out_dir = dir_->str("export");
+      request.formats = {"pytorch"};
+      export_model(load_trained_model(checkpoint_), request);
+      const ProcessResult r =
+          run_python({source_dir() + "/tests/model/init_weights_fixtures.py", dir_->str("export"), dir_->str("")});
+      python_ok_ = r.exit_code == 0;
+      python_err_ = r.err;
+    }
     ASSERT_TRUE(python_ok_) << python_err_;
   }
   static std::unique_ptr<TempDir> dir_;
   static std::string checkpoint_;
+  static bool python_tried_;
   static bool python_ok_;
   static std::string python_err_;
 };
 
 std::unique_ptr<TempDir> InitWeights::dir_;
 std::string InitWeights::checkpoint_;
+bool InitWeights::python_tried_ = false;
 bool InitWeights::python_ok_ = false;
 std::string InitWeights::python_err_;
 
@@ -125,19 +130,15 @@ TEST_F(InitWeights, StateDictTrainedInPythonLoadsAndGivesPythonsLogits) {
   EXPECT_EQ(m.net->named_buffers(true)["conv2d.bn.num_batches_tracked"].item<std::int64_t>(), 7 + 3);
 }
 
-TEST_F(InitWeights, OrderedDictFileSaysToSaveAPlainDict) {
+// One test for the three Python files (each python3 run costs seconds under ctest).
+TEST_F(InitWeights, OrderedDictPickledModuleAndLegacyFormatAreExplained) {
   require_python();
   Model m = build();
-  const std::string msg = message_of([&] { load_init_weights(m, dir_->str("ordered.pt")); });
+  std::string msg = message_of([&] { load_init_weights(m, dir_->str("ordered.pt")); });
   EXPECT_NE(msg.find("ordered.pt: holds a Python OrderedDict"), std::string::npos) << msg;
   EXPECT_NE(msg.find("torch.save(dict(model.state_dict()), path)"), std::string::npos) << msg;
   EXPECT_EQ(msg.find('\n'), std::string::npos);
-}
-
-TEST_F(InitWeights, PickledModuleAndLegacyFormatAreExplained) {
-  require_python();
-  Model m = build();
-  std::string msg = message_of([&] { load_init_weights(m, dir_->str("module.pt")); });
+  msg = message_of([&] { load_init_weights(m, dir_->str("module.pt")); });
   EXPECT_NE(msg.find("module.pt: holds a pickled Python object, not a state dict"), std::string::npos) << msg;
   EXPECT_NE(msg.find("dict(model.state_dict())"), std::string::npos) << msg;
   msg = message_of([&] { load_init_weights(m, dir_->str("legacy.pt")); });
