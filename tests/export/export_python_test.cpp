@@ -3,8 +3,8 @@
 // Python (torch.jit.load of model.ts; model.py + weights.pt) and in C++ (torch::jit::load here,
 // and docs/examples/classify.cpp, a program linked against LibTorch only). Checkpoints have
 // random weights (save_checkpoint, no training); the MNIST seed model classifies real MNIST test
-// images and is compared with `cnnkit predict` on them as PNG files. One Python process checks
-// every export.
+// images and is compared with `cnnkit predict` on them as PNG files. One python3 run checks
+// the layer cases, one the seed configs.
 #include <gtest/gtest.h>
 #include <torch/script.h>
 #include <torch/torch.h>
