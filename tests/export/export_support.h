@@ -20,8 +20,6 @@ namespace cnnkit::test {
 std::string python_with_torch();
 // Runs `python ARGS...` with that interpreter.
 ProcessResult run_python(const std::vector<std::string>& args);
-// JSON objects, one per non-empty stdout line.
-std::vector<nlohmann::json> json_lines(const std::string& out);
 
 // Gives every parameter and batch-norm statistic of `model` non-trivial values (biases too,
 // running means/variances away from 0/1), deterministically from `seed`.

@@ -1,5 +1,7 @@
 // torchscript: model.ts, a self-contained TorchScript module (torchscript.h) with the export
 // metadata stored inside it as the extra file "cnnkit.json".
+#include <sstream>
+
 #include "cnnkit/core/atomic_file.h"
 #include "cnnkit/export/export_error.h"
 #include "cnnkit/export/export_format.h"
@@ -18,14 +20,20 @@ class TorchScriptFormat : public ExportFormat {
     const auto path = ctx.out_dir / "model.ts";
     const torch::jit::Module& m = ctx.torchscript();
     const torch::jit::ExtraFilesMap extra{{"cnnkit.json", ctx.torchscript_metadata()}};
-    write_atomically(path, [&](const std::filesystem::path& tmp) {
-      try {
-        m.save(tmp.string(), extra);
-      } catch (const c10::Error& e) {
-        const std::string what = e.what_without_backtrace();
-        throw ExportError(path.string() + ": cannot write: " + what.substr(0, what.find('\n')));
-      }
-    });
+    std::ostringstream bytes;
+    try {
+      m.save(bytes, extra);
+    } catch (const c10::Error& e) {
+      const std::string what = e.what_without_backtrace();
+      throw ExportError(path.string() + ": cannot write: " + what.substr(0, what.find('\n')));
+    }
+    try {
+      write_file_atomically(path, bytes.str());
+    } catch (const ExportError&) {
+      throw;
+    } catch (const Error& e) {
+      throw ExportError(e.what());
+    }
     ctx.set_torchscript_file(path);
     ctx.add_file(name(), path);
   }

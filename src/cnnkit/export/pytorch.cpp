@@ -218,12 +218,11 @@ c10::Dict<std::string, at::Tensor> state_dict(const ModuleTree& tree) {
 
 void write_state_dict(const std::filesystem::path& path, const ModuleTree& tree) {
   const std::vector<char> bytes = torch::pickle_save(state_dict(tree));
-  write_atomically(path, [&](const std::filesystem::path& tmp) {
-    std::ofstream out(tmp, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    if (!out) throw ExportError(path.string() + ": cannot write the state dict (disk full or not writable?)");
-  });
+  try {
+    write_file_atomically(path, std::string_view(bytes.data(), bytes.size()));
+  } catch (const Error& e) {
+    throw ExportError(e.what());
+  }
 }
 
 }  // namespace cnnkit

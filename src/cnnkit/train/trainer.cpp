@@ -60,7 +60,7 @@ nlohmann::json final_document(const TrainingRun& run, const nlohmann::json& test
 }  // namespace
 
 TrainResult train_model(const Config& config, TrainOptions options, c10::Device device) {
-  auto run = prepare_training_run(config, options.data, device);
+  auto run = prepare_training_run(config, options.data, device, /*fresh=*/options.resume == nullptr);
   if (options.resume) restore_training_run(*run, *options.resume);
   run->run_dir = choose_run_dir(options, config);
   fs::create_directories(run->run_dir);
