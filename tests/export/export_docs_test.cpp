@@ -1,7 +1,8 @@
 // docs/export.md's snippets run as written: its shell block exports a checkpoint at
 // runs/mnist (a random-weight MNIST model), then its Python blocks (TorchScript, model.py
 // fine-tuning, ONNX check) run in one python3 in that folder; the fine-tuned state dict they
-// save loads back with load_init_weights. Its C++ block is docs/examples/classify.cpp verbatim,
+// save loads back with load_init_weights, and the shell block after them imports it with a
+// 0-epoch run. Its C++ block is docs/examples/classify.cpp verbatim,
 // which tests/CMakeLists.txt builds as its CMake block says and export_python_test runs.
 #include <gtest/gtest.h>
 
@@ -14,6 +15,7 @@
 #include "export/export_support.h"
 #include "support/cli.h"
 #include "support/model_helpers.h"
+#include "train/train_fixtures.h"
 
 using namespace cnnkit;
 using namespace cnnkit::test;
@@ -55,6 +57,27 @@ std::vector<Block> blocks_of(const std::string& lang) {
 
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
+// The shell blocks before the first Python block (they export the model the Python uses) and
+// the ones after it (they bring the Python's results back).
+std::pair<std::vector<Block>, std::vector<Block>> shell_blocks_around_python() {
+  std::pair<std::vector<Block>, std::vector<Block>> out;
+  bool after = false;
+  for (auto& b : code_blocks(read_file(source_dir() + "/docs/export.md"))) {
+    if (b.lang == "python") after = true;
+    if (b.lang == "sh") (after ? out.second : out.first).push_back(b);
+  }
+  return out;
+}
+
+void run_shell_blocks(const std::vector<Block>& blocks, const TempDir& dir) {
+  const std::string bin = fs::path(CNNKIT_BINARY).parent_path().string();
+  for (const auto& b : blocks) {
+    const ProcessResult r = run_process(
+        {"bash", "-c", "cd " + quoted(dir.str()) + " && export PATH=" + quoted(bin) + ":\"$PATH\" && " + b.text});
+    ASSERT_EQ(r.exit_code, 0) << b.text << r.err;
+  }
+}
+
 }  // namespace
 
 TEST(ExportDocs, CppSnippetIsTheExampleProgram) {
@@ -84,14 +107,9 @@ TEST(ExportDocs, ShellAndPythonSnippetsRunAsWritten) {
   doc.erase("training");
   write_random_checkpoint(doc, dir.str("runs/mnist/best.pt"), 21);
 
-  const std::string bin = fs::path(CNNKIT_BINARY).parent_path().string();
-  auto sh = blocks_of("sh");
-  ASSERT_FALSE(sh.empty());
-  for (const auto& b : sh) {
-    const ProcessResult r = run_process(
-        {"bash", "-c", "cd " + quoted(dir.str()) + " && export PATH=" + quoted(bin) + ":\"$PATH\" && " + b.text});
-    ASSERT_EQ(r.exit_code, 0) << b.text << r.err;
-  }
+  const auto [before, after] = shell_blocks_around_python();
+  ASSERT_FALSE(before.empty());
+  run_shell_blocks(before, dir);
   ASSERT_TRUE(fs::exists(dir.str("export/model.ts")));
   ASSERT_TRUE(fs::exists(dir.str("export/model.py")));
 
@@ -121,4 +139,14 @@ TEST(ExportDocs, ShellAndPythonSnippetsRunAsWritten) {
   Model m = build_model(resolve_doc(doc));
   InitWeightsReport report = load_init_weights(m, dir.str("finetuned.pt"));
   EXPECT_TRUE(report.missing.empty() && report.unexpected.empty() && report.mismatched.empty()) << report.summary();
+
+  // ... and the import by a 0-epoch run works as written, on a small MNIST test split.
+  if (!have_mnist()) GTEST_SKIP() << "../shared/data/mnist not found";
+  json mine = doc;
+  mine["data"] = {{"source", "mnist"}, {"root", (shared_data() / "mnist").string()}, {"limit_train", 200},
+                  {"limit_test", 200}};
+  dir.write("my_model.json", mine.dump(2));
+  ASSERT_FALSE(after.empty());
+  run_shell_blocks(after, dir);
+  EXPECT_TRUE(fs::exists(dir.str("runs/imported/last.pt")));
 }
