@@ -39,6 +39,7 @@ int finish_stdout(int code) {
 const cnnkit::CommandRegistration kCommands[] = {
     cnnkit::register_summary, cnnkit::register_info, cnnkit::register_train, cnnkit::register_evaluate,
     cnnkit::register_predict, cnnkit::register_data, cnnkit::register_bench, cnnkit::register_featuremap,
+    cnnkit::register_export,
 };
 
 int run(int argc, char** argv) {

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 
 extern char** environ;
@@ -155,6 +156,15 @@ std::string TempDir::write(const std::string& name, const std::string& text) con
 }
 
 std::string binary() { return CNNKIT_BINARY; }
+
+std::vector<nlohmann::json> json_lines(const std::string& out) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty() && line[0] == '{') lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
 
 std::string source_dir() { return CNNKIT_SOURCE_DIR; }
 

@@ -2,6 +2,8 @@
 // temporary folders; find the shared data.
 #pragma once
 #include <filesystem>
+
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,9 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// JSON objects, one per stdout line that holds one (other lines are skipped).
+std::vector<nlohmann::json> json_lines(const std::string& out);
 
 std::string source_dir();                // the repo root
 std::string config_path(const std::string& name);  // configs/<name>

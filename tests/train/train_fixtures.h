@@ -36,13 +36,4 @@ inline std::string small_config(const TempDir& dir, const std::string& training,
   return dir.write("tiny.json", c.dump(2));
 }
 
-inline std::vector<nlohmann::json> json_lines(const std::string& out) {
-  std::vector<nlohmann::json> lines;
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
-
 }  // namespace cnnkit::test

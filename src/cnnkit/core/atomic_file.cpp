@@ -44,13 +44,40 @@ void fsync_folder(const fs::path& dir) {
   ::close(fd);
 }
 
+fs::path temporary_name(const fs::path& path) {
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  std::random_device rd;
+  return dir / ("." + path.filename().string() + ".tmp" + std::to_string(rd() % 1000000));
+}
+
+const std::string kKept = " (the previous version, if any, is kept)";
+
 }  // namespace
+
+void write_atomically(const fs::path& path, const std::function<void(const fs::path&)>& write, bool durable) {
+  const fs::path tmp = temporary_name(path);
+  CriticalSection critical;
+  try {
+    write(tmp);
+    int err = 0;
+    if (durable) {
+      const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0 || ::fsync(fd) != 0) err = errno;
+      if (fd >= 0) ::close(fd);
+    }
+    if (!err && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
+    if (err) throw Error(path.string() + ": cannot write: " + reason(err) + kKept);
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  if (durable) fsync_folder(path.has_parent_path() ? path.parent_path() : fs::path("."));
+}
 
 void write_file_atomically(const fs::path& path, std::string_view bytes, bool durable) {
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  std::random_device rd;
-  const fs::path tmp = dir / ("." + path.filename().string() + ".tmp" + std::to_string(rd() % 1000000));
-  const std::string kept = " (the previous version, if any, is kept)";
+  const fs::path tmp = temporary_name(path);
+  const std::string& kept = kKept;
   CriticalSection critical;  // a second Ctrl-C waits for the rename
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) throw Error(path.string() + ": cannot write: " + reason(errno) + kept);

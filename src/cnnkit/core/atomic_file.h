@@ -4,6 +4,7 @@
 // is complete. Every write, fsync and close is checked; a second Ctrl-C waits for the rename.
 #pragma once
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,11 @@ namespace cnnkit {
 // cheap to regenerate in bulk (feature-map images) pass false: still never half-written.
 // Throws Error "PATH: cannot write: REASON (the previous version is kept)" on any failure.
 void write_file_atomically(const std::filesystem::path& path, std::string_view bytes, bool durable = true);
+// For files another program writes (e.g. a Python exporter): `write(tmp)` produces the file
+// under a temporary name in the same folder, which is then fsynced and renamed over `path`.
+// On any exception the temporary file is removed and the exception propagates.
+void write_atomically(const std::filesystem::path& path, const std::function<void(const std::filesystem::path&)>& write,
+                      bool durable = true);
 inline void write_text_atomically(const std::filesystem::path& path, std::string_view text) {
   write_file_atomically(path, text, true);
 }

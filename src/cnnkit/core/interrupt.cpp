@@ -48,7 +48,10 @@ void install_interrupt_handlers() {
 
 bool interrupt_requested() { return g_signal.load() != 0; }
 int interrupt_signal() { return g_signal.load(); }
-void clear_interrupt() { g_signal.store(0); }
+void clear_interrupt() {
+  g_signal.store(0);
+  g_exit_after_critical.store(0);
+}
 
 CriticalSection::CriticalSection() { g_critical.fetch_add(1); }
 

@@ -11,7 +11,7 @@ namespace cnnkit {
 void install_interrupt_handlers();
 bool interrupt_requested();
 int interrupt_signal();  // the signal number received, 0 if none
-// Forgets a received signal (a caller that handled it and goes on, e.g. a test).
+// Forgets a received signal (a process that serves several runs, e.g. a test worker).
 void clear_interrupt();
 
 // While one is alive, a second signal does not exit the process; it exits when the last one

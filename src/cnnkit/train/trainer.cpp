@@ -81,7 +81,7 @@ TrainResult train_model(const Config& config, TrainOptions options, c10::Device 
   std::unique_ptr<TrainingRun> run;
   std::optional<RunDirLock> lock;  // one process per run directory: rank 0's
   auto setup = [&] {
-    run = prepare_training_run(config, options.data, device);
+    run = prepare_training_run(config, options.data, device, /*fresh=*/options.resume == nullptr);
     run->distributed = parallel ? parallel->describe(run->tc.batch_size) : single_process(run->tc.batch_size);
     if (options.resume) {
       restore_training_run(*run, *options.resume);

@@ -11,6 +11,7 @@
 #include "cnnkit/core/strings.h"
 #include "cnnkit/data/normalization.h"
 #include "cnnkit/eval/forward.h"
+#include "cnnkit/model/init_weights.h"
 #include "cnnkit/train/optimizer.h"
 #include "cnnkit/train/schedule.h"
 
@@ -73,8 +74,8 @@ void TrainingRun::save_checkpoint(const std::string& path) const {
   cnnkit::save_checkpoint(path, model, checkpoint_data(), optimizer.get());
 }
 
-std::unique_ptr<TrainingRun> prepare_training_run(const Config& config, const DataLoadOptions& load,
-                                                  c10::Device device) {
+std::unique_ptr<TrainingRun> prepare_training_run(const Config& config, const DataLoadOptions& load, c10::Device device,
+                                                  bool fresh) {
   auto run = std::make_unique<TrainingRun>();
   run->config = config;
   run->tc = TrainingConfig::from(config);
@@ -87,6 +88,12 @@ std::unique_ptr<TrainingRun> prepare_training_run(const Config& config, const Da
   torch::manual_seed(run->tc.seed);  // weight initialisation, dropout
   run->model = build_model(config);
   check_outputs_match_classes(*run);
+  if (fresh && !run->tc.init_weights.path.empty()) {
+    InitWeightsOptions o;
+    o.partial = run->tc.init_weights.partial;
+    o.partial_hint = "--init-weights-partial";
+    spdlog::info("initial weights: {}", load_init_weights(run->model, run->tc.init_weights.path, o).summary());
+  }
   run->model.net->to(device);
   if (run->tc.channels_last) to_channels_last(run->model);
   run->optimizer = make_optimizer(run->model.net->parameters(), run->tc.optimizer);
