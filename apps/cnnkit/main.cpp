@@ -58,7 +58,7 @@ int run(int argc, char** argv) {
   g.argv.assign(argv, argv + argc);
   auto* device_opt =
       app.add_option("--device", g.device, "Compute device: auto|cpu|cuda|cuda:N (beats the config)")->capture_default_str();
-  app.add_option("--threads", g.threads, "CPU threads; 0 = all physical cores")->capture_default_str();
+  app.add_option("--threads", g.threads, "CPU threads; 0 = all physical cores (divided among data-parallel processes)")->capture_default_str();
   app.add_option("--log-level", g.log_level, "trace|debug|info|warn|error|off")->capture_default_str();
   app.add_flag("-q,--quiet", g.quiet, "Only warnings and errors on stderr; no progress");
 
