@@ -88,10 +88,26 @@ TEST_F(DataParallelCli, NprocAndTorchrunTrainLikeOneProcess) {
     GTEST_SKIP() << "Debian's python3-torch (torch.distributed.run) is not installed";
   }
   // Debian's torchrun (torch 1.13, Python 3.11) needs non-zero --redirects/--tee (docs/distributed.md).
-  auto tr = run_command({"python3", "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
-                         std::to_string(cnnkit::test::dist::free_port()), "--redirects", "1", "--tee", "2",
-                         "--log_dir", dir.str("torchrun-logs"), "--no_python", binary(), "train", "--config", cfg,
-                         "--run-dir", dir.str("torchrun")});
+  auto tr = run_command({"/usr/bin/python3",
+                         "-m",
+                         "torch.distributed.run",
+                         "--nproc_per_node",
+                         "2",
+                         "--master_port",
+                         std::to_string(cnnkit::test::dist::free_port()),
+                         "--redirects",
+                         "1",
+                         "--tee",
+                         "2",
+                         "--log_dir",
+                         dir.str("torchrun-logs"),
+                         "--no_python",
+                         binary(),
+                         "train",
+                         "--config",
+                         cfg,
+                         "--run-dir",
+                         dir.str("torchrun")});
   ASSERT_EQ(tr.exit_code, 0) << tr.err;
   // Every rank was a client of torchrun's agent store.
   EXPECT_NE(tr.err.find(", torchrun, store 127.0.0.1:"), std::string::npos) << tr.err;
@@ -113,8 +129,8 @@ TEST_F(DataParallelCli, InterruptOnOneRankStopsAllThenResumesOnTwoOrOneProcesses
   TempDir dir;
   const std::string cfg = small_config(dir, R"({"epochs": 30, "batch_size": 50, "seed": 9})", 600);
   const std::string run = dir.str("run");
-  const int launcher = spawn_cli({"train", "--config", cfg, "--run-dir", run, "--nproc", "2"}, dir.str("a.out"),
-                                 dir.str("a.err"));
+  const int launcher =
+      spawn_cli({"train", "--config", cfg, "--run-dir", run, "--nproc", "2"}, dir.str("a.out"), dir.str("a.err"));
   const int rank1 = worker_pid(launcher, 1);
   ASSERT_GT(rank1, 0);
   ASSERT_TRUE(wait_for(fs::path(run) / "last.pt", 120s)) << read_file(dir.str("a.err"));
@@ -124,7 +140,7 @@ TEST_F(DataParallelCli, InterruptOnOneRankStopsAllThenResumesOnTwoOrOneProcesses
   std::smatch m;
   ASSERT_TRUE(std::regex_search(err, m, std::regex("interrupted by a signal to another rank at epoch (\\d+), batch")))
       << err;
-  const std::string epochs = m[1];  // finish the interrupted epoch, then stop
+  const std::string epochs = m[1];                                         // finish the interrupted epoch, then stop
   EXPECT_EQ(lines_of(err.substr(err.find("cnnkit: error: "))), 1) << err;  // rank 1 reports nothing
   fs::copy(run, dir.str("copy"), fs::copy_options::recursive);
 

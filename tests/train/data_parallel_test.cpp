@@ -29,7 +29,9 @@ class StepRecorder : public TrainingObserver {
  public:
   explicit StepRecorder(std::string path) : path_(std::move(path)) {}
   bool rank0_only() const override { return false; }
-  void on_step_end(TrainingRun& run, const StepEvent&) override { write_tensor(path_, flat_parameters(*run.model.net)); }
+  void on_step_end(TrainingRun& run, const StepEvent&) override {
+    write_tensor(path_, flat_parameters(*run.model.net));
+  }
 
  private:
   std::string path_;
@@ -47,11 +49,10 @@ std::string exact_config(const test::TempDir& dir) {
               {"root", (test::shared_data() / "mnist").string()},
               {"limit_train", 94},
               {"limit_test", 50}}},
-            {"layers",
-             json::array({{{"type", "conv2d"}, {"filters", 4}, {"kernel_size", 3}, {"activation", "relu"}},
-                          {{"type", "maxpool2d"}, {"pool_size", 2}},
-                          {{"type", "flatten"}},
-                          {{"type", "dense"}, {"units", 10}}})},
+            {"layers", json::array({{{"type", "conv2d"}, {"filters", 4}, {"kernel_size", 3}, {"activation", "relu"}},
+                                    {{"type", "maxpool2d"}, {"pool_size", 2}},
+                                    {{"type", "flatten"}},
+                                    {{"type", "dense"}, {"units", 10}}})},
             {"training",
              {{"epochs", 2},
               {"batch_size", 31},

@@ -52,6 +52,137 @@ struct Trainer {
   }
 };
 
+// Per-round medians' inputs: rank 0's step times, and the communication waits averaged over ranks.
+struct Samples {
+  std::vector<double> alone_ms, parallel_ms, wait_ms, share;
+  int alone_steps = 0, parallel_steps = 0;
+  dist::GradientSyncStats before;  // the gradient statistics after the warm-up
+};
+
+// The two sides of the comparison on one rank: the model trained alone (rank 0 only) and the
+// data-parallel one, on the same global batch.
+class DistBench {
+ public:
+  DistBench(const Config& config, const TrainingConfig& tc, c10::Device device, std::int64_t global, DataParallel& dp,
+            int local_processes)
+      : dp_(dp),
+        device_(device),
+        threads_each_(at::get_num_threads()),
+        threads_alone_(threads_each_ * std::max(1, local_processes)),
+        alone_(config, tc, device),
+        parallel_(config, tc, device) {
+    dp_.attach(parallel_.model);
+    parallel_.step->set_gradient_sync(&dp_);
+    // The global batch (the same on every rank), and this rank's shard of it.
+    auto gen = at::detail::createCPUGenerator(tc.seed);
+    x_ = torch::randn(alone_.model.input.batched(global), gen).to(device);
+    y_ = torch::randint(0, alone_.model.num_outputs(), {global}, gen, torch::TensorOptions().dtype(torch::kInt64))
+             .to(device);
+    const auto [lo, hi] = dp_.shard(global);
+    xs_ = x_.narrow(0, lo, hi - lo);
+    ys_ = y_.narrow(0, lo, hi - lo);
+    weight_ = dp_.loss_weight(hi - lo, global);
+  }
+
+  int threads_alone() const { return threads_alone_; }
+
+  Samples measure(const BenchOptions& o) {
+    // Warm both (allocations, oneDNN primitives), then size the segments from rank 0's timings.
+    double t_alone = dp_.is_root() ? run_alone(1) : 0.0;
+    dp_.barrier();
+    const double t_parallel = run_parallel(1).step;
+    const auto agreed = dp_.sum({dp_.is_root() ? t_alone : 0.0, dp_.is_root() ? t_parallel : 0.0});
+    auto steps_for = [&](double per_step) {
+      return std::max(2, static_cast<int>(o.segment_seconds / std::max(1e-6, per_step) + 0.5));
+    };
+    Samples s;
+    s.alone_steps = steps_for(agreed[0]);
+    s.parallel_steps = steps_for(agreed[1]);
+    s.before = dp_.gradient_stats();
+    for (int r = 0; r < o.rounds; ++r) {
+      if (dp_.is_root()) t_alone = run_alone(s.alone_steps);
+      dp_.barrier();  // the other ranks wait here, idle, while rank 0 measures alone
+      const Segment seg = run_parallel(s.parallel_steps);
+      // Rank 0's step time; the waits averaged over ranks.
+      const auto all = dp_.sum({dp_.is_root() ? seg.step : 0.0, seg.wait, dp_.is_root() ? t_alone : 0.0});
+      const double wait = all[1] / dp_.world_size();
+      s.alone_ms.push_back(1e3 * all[2]);
+      s.parallel_ms.push_back(1e3 * all[0]);
+      s.wait_ms.push_back(1e3 * wait);
+      s.share.push_back(wait / std::max(1e-12, all[0]));
+    }
+    return s;
+  }
+
+ private:
+  struct Segment {
+    double step = 0, wait = 0;
+  };
+
+  double run_alone(int steps) {
+    at::set_num_threads(threads_alone_);
+    const auto t0 = Clock::now();
+    for (int i = 0; i < steps; ++i) (*alone_.step)(x_, y_, StepPosition{});
+    sync(device_);
+    const double s = seconds_since(t0);
+    at::set_num_threads(threads_each_);
+    return s / steps;
+  }
+
+  Segment run_parallel(int steps) {
+    const double wait0 = dp_.context().stats().wait_seconds;
+    const auto t0 = Clock::now();
+    for (int i = 0; i < steps; ++i) (*parallel_.step)(xs_, ys_, StepPosition{}, weight_);
+    sync(device_);
+    const double s = seconds_since(t0);
+    return Segment{s / steps, (dp_.context().stats().wait_seconds - wait0) / steps};
+  }
+
+  DataParallel& dp_;
+  c10::Device device_;
+  int threads_each_, threads_alone_;
+  Trainer alone_, parallel_;
+  torch::Tensor x_, y_, xs_, ys_;
+  double weight_ = 1.0;
+};
+
+nlohmann::json report(const Config& config, const TrainingConfig& tc, c10::Device device, std::int64_t global,
+                      const DataParallel& dp, const Samples& s, int threads_alone, int rounds) {
+  const auto stats = dp.gradient_stats();
+  nlohmann::json j;
+  j["model"] = config.name();
+  j["device"] = device.str();
+  j["precision"] = tc.precision;
+  j["rounds"] = rounds;
+  j["distributed"] = dp.describe(global);
+  j["threads_one_process"] = threads_alone;
+  auto ips = [&](double ms) { return static_cast<double>(global) / std::max(1e-12, ms / 1e3); };
+  std::vector<double> alone_ips, parallel_ips;
+  for (double ms : s.alone_ms) alone_ips.push_back(ips(ms));
+  for (double ms : s.parallel_ms) parallel_ips.push_back(ips(ms));
+  j["one_process"] = {{"step_ms", median(s.alone_ms)},
+                      {"images_per_second", median(alone_ips)},
+                      {"steps_per_segment", s.alone_steps},
+                      {"samples_ms", s.alone_ms}};
+  j["data_parallel"] = {{"step_ms", median(s.parallel_ms)},      {"images_per_second", median(parallel_ips)},
+                        {"comm_wait_ms", median(s.wait_ms)},     {"comm_wait_share", median(s.share)},
+                        {"steps_per_segment", s.parallel_steps}, {"samples_ms", s.parallel_ms},
+                        {"comm_wait_share_samples", s.share}};
+  const double speedup = median(parallel_ips) / std::max(1e-12, median(alone_ips));
+  j["speedup"] = speedup;
+  j["scaling_efficiency"] = speedup / dp.world_size();
+  j["gradient_bytes_per_step"] = stats.bytes_per_step;
+  j["buffer_bytes_per_step"] = dp.buffer_bytes_per_step();
+  nlohmann::json buckets = nlohmann::json::array();
+  for (const auto& b : dp.gradient_buckets())
+    buckets.push_back(
+        {{"parameters", b.params.size()}, {"bytes", b.numel * static_cast<std::int64_t>(c10::elementSize(b.dtype))}});
+  j["buckets"] = buckets;
+  j["buckets_launched_during_backward"] = stats.early_launches - s.before.early_launches;
+  j["buckets_launched_after_backward"] = stats.late_launches - s.before.late_launches;
+  return j;
+}
+
 }  // namespace
 
 nlohmann::json run_dist_bench(const Config& config, c10::Device device, const BenchOptions& o,
@@ -60,103 +191,9 @@ nlohmann::json run_dist_bench(const Config& config, c10::Device device, const Be
   auto dp = DataParallel::create(launch, context);
   const TrainingConfig tc = TrainingConfig::from(config);
   const std::int64_t global = o.batch > 0 ? o.batch : tc.batch_size;
-  const int threads_each = at::get_num_threads();
-  const int threads_alone = threads_each * std::max(1, launch.local_world_size);
-
-  Trainer alone(config, tc, device), parallel(config, tc, device);
-  dp->attach(parallel.model);
-  parallel.step->set_gradient_sync(dp.get());
-
-  // The global batch (the same on every rank), and this rank's shard of it.
-  auto gen = at::detail::createCPUGenerator(tc.seed);
-  const auto x = torch::randn(alone.model.input.batched(global), gen).to(device);
-  const auto y = torch::randint(0, alone.model.num_outputs(), {global}, gen, torch::TensorOptions().dtype(torch::kInt64))
-                     .to(device);
-  const auto [lo, hi] = dp->shard(global);
-  const auto xs = x.narrow(0, lo, hi - lo), ys = y.narrow(0, lo, hi - lo);
-  const double weight = dp->loss_weight(hi - lo, global);
-
-  auto run_alone = [&](int steps) {
-    at::set_num_threads(threads_alone);
-    const auto t0 = Clock::now();
-    for (int i = 0; i < steps; ++i) (*alone.step)(x, y, StepPosition{});
-    sync(device);
-    const double s = seconds_since(t0);
-    at::set_num_threads(threads_each);
-    return s / steps;
-  };
-  struct Segment {
-    double step = 0, wait = 0;
-  };
-  auto run_parallel = [&](int steps) {
-    const double wait0 = dp->context().stats().wait_seconds;
-    const auto t0 = Clock::now();
-    for (int i = 0; i < steps; ++i) (*parallel.step)(xs, ys, StepPosition{}, weight);
-    sync(device);
-    const double s = seconds_since(t0);
-    return Segment{s / steps, (dp->context().stats().wait_seconds - wait0) / steps};
-  };
-
-  // Warm both (allocations, oneDNN primitives), then size the segments from rank 0's timings.
-  double t_alone = dp->is_root() ? run_alone(1) : 0.0;
-  dp->barrier();
-  const double t_parallel = run_parallel(1).step;
-  const auto agreed = dp->sum({dp->is_root() ? t_alone : 0.0, dp->is_root() ? t_parallel : 0.0});
-  auto steps_for = [&](double per_step) {
-    return std::max(2, static_cast<int>(o.segment_seconds / std::max(1e-6, per_step) + 0.5));
-  };
-  const int n_alone = steps_for(agreed[0]), n_parallel = steps_for(agreed[1]);
-
-  std::vector<double> alone_ms, parallel_ms, wait_ms, share;
-  const auto stats0 = dp->gradient_stats();
-  for (int r = 0; r < o.rounds; ++r) {
-    if (dp->is_root()) t_alone = run_alone(n_alone);
-    dp->barrier();  // the other ranks wait here, idle, while rank 0 measures alone
-    const Segment seg = run_parallel(n_parallel);
-    // Rank 0's step time; the waits averaged over ranks.
-    const auto all = dp->sum({dp->is_root() ? seg.step : 0.0, seg.wait});
-    const double wait = all[1] / dp->world_size();
-    alone_ms.push_back(1e3 * dp->sum({dp->is_root() ? t_alone : 0.0})[0]);
-    parallel_ms.push_back(1e3 * all[0]);
-    wait_ms.push_back(1e3 * wait);
-    share.push_back(wait / std::max(1e-12, all[0]));
-  }
-  const auto stats = dp->gradient_stats();
-
-  nlohmann::json j;
-  j["model"] = config.name();
-  j["device"] = device.str();
-  j["precision"] = tc.precision;
-  j["rounds"] = o.rounds;
-  j["distributed"] = dp->describe(global);
-  j["threads_one_process"] = threads_alone;
-  auto ips = [&](double ms) { return static_cast<double>(global) / std::max(1e-12, ms / 1e3); };
-  std::vector<double> alone_ips, parallel_ips;
-  for (double ms : alone_ms) alone_ips.push_back(ips(ms));
-  for (double ms : parallel_ms) parallel_ips.push_back(ips(ms));
-  j["one_process"] = {{"step_ms", median(alone_ms)},
-                      {"images_per_second", median(alone_ips)},
-                      {"steps_per_segment", n_alone},
-                      {"samples_ms", alone_ms}};
-  j["data_parallel"] = {{"step_ms", median(parallel_ms)},
-                        {"images_per_second", median(parallel_ips)},
-                        {"comm_wait_ms", median(wait_ms)},
-                        {"comm_wait_share", median(share)},
-                        {"steps_per_segment", n_parallel},
-                        {"samples_ms", parallel_ms},
-                        {"comm_wait_share_samples", share}};
-  const double speedup = median(parallel_ips) / std::max(1e-12, median(alone_ips));
-  j["speedup"] = speedup;
-  j["scaling_efficiency"] = speedup / dp->world_size();
-  j["gradient_bytes_per_step"] = stats.bytes_per_step;
-  j["buffer_bytes_per_step"] = dp->buffer_bytes_per_step();
-  nlohmann::json buckets = nlohmann::json::array();
-  for (const auto& b : dp->gradient_buckets())
-    buckets.push_back({{"parameters", b.params.size()},
-                       {"bytes", b.numel * static_cast<std::int64_t>(c10::elementSize(b.dtype))}});
-  j["buckets"] = buckets;
-  j["buckets_launched_during_backward"] = stats.early_launches - stats0.early_launches;
-  j["buckets_launched_after_backward"] = stats.late_launches - stats0.late_launches;
+  DistBench bench(config, tc, device, global, *dp, launch.local_world_size);
+  const Samples samples = bench.measure(o);
+  auto j = report(config, tc, device, global, *dp, samples, bench.threads_alone(), o.rounds);
   dp->barrier();
   return j;
 }
@@ -191,12 +228,11 @@ std::string format_dist_bench(const nlohmann::json& j) {
                 100 * j["scaling_efficiency"].get<double>());
   s << buf;
   std::string sizes;
-  for (const auto& b : j["buckets"])
-    sizes += (sizes.empty() ? "" : ", ") + human_bytes(b["bytes"].get<double>());
+  for (const auto& b : j["buckets"]) sizes += (sizes.empty() ? "" : ", ") + human_bytes(b["bytes"].get<double>());
   s << "per step and process: " << j["gradient_bytes_per_step"].get<std::int64_t>()
     << " bytes all-reduced (gradients + usage flags) in " << j["buckets"].size() << " bucket"
-    << (j["buckets"].size() == 1 ? "" : "s") << " (" << sizes << "), "
-    << j["buffer_bytes_per_step"].get<std::int64_t>() << " bytes of batch-norm buffers broadcast; buckets launched "
+    << (j["buckets"].size() == 1 ? "" : "s") << " (" << sizes << "), " << j["buffer_bytes_per_step"].get<std::int64_t>()
+    << " bytes of batch-norm buffers broadcast; buckets launched "
     << j["buckets_launched_during_backward"].get<std::int64_t>() << " during backward, "
     << j["buckets_launched_after_backward"].get<std::int64_t>() << " after it\n";
   return s.str();
