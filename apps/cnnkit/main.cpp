@@ -1,21 +1,40 @@
 // cnnkit: CLI11 wiring only. Global options, one register_<cmd>() per command, and the one
-// place where errors become exit codes (2 = usage/config, 1 = anything else) and one line on
-// stderr, never a backtrace.
+// place where errors become exit codes (2 = usage/config, 1 = anything else, 130 interrupted)
+// and one line on stderr ("cnnkit: error: ...", or "cnnkit: interrupted ..."), never a
+// backtrace. Argument-parser errors are one line too, naming the --help to read.
 #include <c10/util/Exception.h>
 #include <torch/version.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <iostream>
 
 #include "cnnkit/core/allocator.h"
 #include "cnnkit/core/error.h"
 #include "cnnkit/core/logging.h"
+#include "cnnkit/core/strings.h"
 #include "cnnkit/core/threads.h"
 #include "commands/commands.h"
 
 namespace {
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+// "cnnkit: error: MESSAGE" on stderr, "error" in red when stderr takes colour; ASCII when the
+// locale is not UTF-8.
+void print_error(const std::string& message) {
+  const bool color = cnnkit::stderr_color();
+  std::cerr << "cnnkit: " << (color ? "\033[1;31merror:\033[0m " : "error: ")
+            << cnnkit::for_terminal(first_line(message)) << "\n";
+}
+
+// CLI11's messages start with a capital ("The following argument was not expected: --x");
+// ours do not.
+std::string lower_first(std::string s) {
+  if (s.size() > 1 && std::isupper(static_cast<unsigned char>(s[0])) && std::islower(static_cast<unsigned char>(s[1])))
+    s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+  return s;
+}
 
 // Every command, in the order --help lists them.
 const cnnkit::CommandRegistration kCommands[] = {
@@ -38,6 +57,9 @@ int run(int argc, char** argv) {
   app.add_option("--threads", g.threads, "CPU threads; 0 = all physical cores")->capture_default_str();
   app.add_option("--log-level", g.log_level, "trace|debug|info|warn|error|off")->capture_default_str();
   app.add_flag("-q,--quiet", g.quiet, "Only warnings and errors on stderr; no progress");
+  std::string color = "auto";
+  app.add_option("--color", color, "Colour on stderr: auto (a terminal, unless NO_COLOR is set)|always|never")
+      ->capture_default_str();
 
   std::vector<Command> commands;
   for (CommandRegistration add : kCommands) commands.push_back(add(app, g));
@@ -45,11 +67,21 @@ int run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? 0 : 2;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    if (color == "always" || color == "never") set_color_mode(parse_color_mode(color));
+    std::string help = "cnnkit --help";
+    for (const CLI::App* sub : app.get_subcommands()) help = "cnnkit " + sub->get_name() + " --help";
+    std::string message = first_line(e.what());
+    if (message == "A subcommand is required") {
+      std::vector<std::string> names;
+      for (const auto& c : commands) names.push_back(c.app->get_name());
+      message = "a command is required: " + join(names, ", ");
+    }
+    print_error(lower_first(message) + " (see " + help + ")");
+    return 2;
   }
   g.device_given = device_opt->count() > 0;
-  setup_logging(g.log_level, g.quiet);
+  setup_logging(g.log_level, g.quiet, parse_color_mode(color));
   configure_threads(g.threads);
   for (auto& c : commands)
     if (c.app->parsed()) return c.run();
@@ -61,14 +93,18 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     return run(argc, argv);
+  } catch (const cnnkit::InterruptedError& e) {
+    // Not a failure of cnnkit: say what happened and how to continue.
+    std::cerr << "cnnkit: " << cnnkit::for_terminal(first_line(e.what())) << "\n";
+    return e.exit_code();
   } catch (const cnnkit::Error& e) {
-    std::cerr << "cnnkit: error: " << first_line(e.what()) << "\n";
+    print_error(e.what());
     return e.exit_code();
   } catch (const c10::Error& e) {
-    std::cerr << "cnnkit: error: " << first_line(e.what_without_backtrace()) << "\n";
+    print_error(e.what_without_backtrace());
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "cnnkit: error: " << first_line(e.what()) << "\n";
+    print_error(e.what());
     return 1;
   }
 }
