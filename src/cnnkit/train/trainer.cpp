@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "cnnkit/core/interrupt.h"
+#include "cnnkit/core/strings.h"
 #include "cnnkit/eval/evaluator.h"
 #include "cnnkit/train/run_dir.h"
 #include "cnnkit/train/training_loop.h"
@@ -46,10 +47,10 @@ TrainResult train_model(const Config& config, TrainOptions options, c10::Device 
   if (options.resume) restore_training_run(*run, *options.resume);
   run->run_dir = choose_run_dir(options, config);
   fs::create_directories(run->run_dir);
-  spdlog::info(
-      "training {} on {}: {} train images, validating on the {} ({} images), {} epochs of {} steps, run dir {}",
-      config.name(), device.str(), run->train_size(), run->validation_name(), run->validation_set().size(),
-      run->tc.epochs, run->steps_per_epoch, run->run_dir);
+  spdlog::info("training {} on {}: {} (train), validating on the {} ({}), {} of {}, run dir {}", config.name(),
+               device.str(), plural(run->train_size(), "image"), run->validation_name(),
+               plural(run->validation_set().size(), "image"), plural(run->tc.epochs, "epoch"),
+               plural(run->steps_per_epoch, "step"), run->run_dir);
 
   ObserverList observers(*run, std::move(options.observers));
   install_interrupt_handlers();
