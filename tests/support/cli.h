@@ -14,8 +14,15 @@ struct CliResult {
 };
 
 // Runs `cnnkit ARGS...` (no shell; args passed as is). `stdin_text` is fed to standard input.
+// `env`: NAME=VALUE entries added to the child's environment. The child runs with
+// LC_ALL=C.UTF-8 unless `env` sets LC_ALL, so output does not depend on the caller's locale.
 CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "",
                   const std::vector<std::string>& env = {});
+// The same with stdout on a pseudo-terminal (what a person at a terminal sees); `out` holds
+// what was written to it ("\r\n" line ends turned into "\n"). With `stderr_too`, stderr goes
+// to the terminal as well (and into `out`).
+CliResult run_cli_tty(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
+                      bool stderr_too = false);
 
 // Starts `cnnkit ARGS...` in the background with stdout/stderr sent to files; returns its pid.
 int spawn_cli(const std::vector<std::string>& args, const std::string& out_file, const std::string& err_file);
