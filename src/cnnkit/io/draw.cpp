@@ -161,13 +161,11 @@ torch::Tensor from_mat(const cv::Mat& m) {
 void write_bgr_png(const std::filesystem::path& path, const cv::Mat& bgr) {
   std::vector<uchar> png;
   if (!cv::imencode(".png", bgr, png)) throw ImageIOError(path.string() + ": PNG encoding failed");
-  write_atomically(path, [&](const std::filesystem::path& tmp) {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw ImageIOError(path.string() + ": cannot write (check that the folder exists and is writable)");
-    out.write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
-    out.close();
-    if (!out) throw ImageIOError(path.string() + ": write failed (disk full?)");
-  });
+  try {
+    write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
+  } catch (const Error& e) {
+    throw ImageIOError(e.what());
+  }
 }
 
 }  // namespace cnnkit::draw
