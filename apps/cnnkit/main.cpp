@@ -18,6 +18,7 @@
 #include "cnnkit/core/logging.h"
 #include "cnnkit/core/strings.h"
 #include "cnnkit/core/threads.h"
+#include "cnnkit/core/terminal.h"
 #include "commands/commands.h"
 
 namespace {
@@ -103,7 +104,8 @@ int run(int argc, char** argv) {
     return 2;
   }
   g.device_given = device_opt->count() > 0;
-  setup_logging(g.log_level, g.quiet, parse_color_mode(color));
+  set_color_mode(parse_color_mode(color));
+  setup_logging(g.log_level, g.quiet);
   configure_threads(g.threads);
   for (auto& c : commands)
     if (c.app->parsed()) return finish_stdout(c.run());

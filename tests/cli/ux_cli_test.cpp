@@ -8,6 +8,7 @@
 
 #include "cnnkit/io/image_io.h"
 #include "support/cli.h"
+#include "support/tty.h"
 
 using namespace cnnkit::test;
 namespace fs = std::filesystem;

@@ -1,4 +1,5 @@
 #include "support/cli.h"
+#include "support/tty.h"
 
 #include <fcntl.h>
 #include <poll.h>

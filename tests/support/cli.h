@@ -16,15 +16,8 @@ struct CliResult {
 };
 
 // Runs `cnnkit ARGS...` (no shell; args passed as is). `stdin_text` is fed to standard input.
-// `env`: NAME=VALUE entries added to the child's environment. The child runs with
-// LC_ALL=C.UTF-8 unless `env` sets LC_ALL, so output does not depend on the caller's locale.
 CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "",
                   const std::vector<std::string>& env = {});
-// The same with stdout on a pseudo-terminal (what a person at a terminal sees); `out` holds
-// what was written to it ("\r\n" line ends turned into "\n"). With `stderr_too`, stderr goes
-// to the terminal as well (and into `out`).
-CliResult run_cli_tty(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
-                      bool stderr_too = false);
 
 // Runs any program (argv[0] looked up on the PATH), e.g. {"prlimit", "--fsize=1000", binary(), ...}.
 CliResult run_command(const std::vector<std::string>& argv, const std::string& stdin_text = "",

@@ -3,6 +3,7 @@
 
 #include "cnnkit/bench/bench.h"
 #include "cnnkit/core/logging.h"
+#include "cnnkit/core/terminal.h"
 #include "commands/commands.h"
 #include "options.h"
 

@@ -9,6 +9,7 @@
 #include "cnnkit/data/inspect.h"
 #include "cnnkit/io/image_io.h"
 #include "cnnkit/core/logging.h"
+#include "cnnkit/core/terminal.h"
 #include "commands/commands.h"
 #include "options.h"
 

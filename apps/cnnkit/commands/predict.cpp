@@ -8,6 +8,7 @@
 
 #include "cnnkit/core/logging.h"
 #include "cnnkit/core/strings.h"
+#include "cnnkit/core/terminal.h"
 #include "cnnkit/eval/predictor.h"
 #include "commands/commands.h"
 #include "options.h"

@@ -5,6 +5,7 @@
 #include "cnnkit/model/model.h"
 #include "cnnkit/model/summary.h"
 #include "cnnkit/core/logging.h"
+#include "cnnkit/core/terminal.h"
 #include "commands/commands.h"
 #include "options.h"
 

@@ -8,6 +8,7 @@
 #include "cnnkit/core/atomic_file.h"
 #include "cnnkit/core/error.h"
 #include "cnnkit/core/strings.h"
+#include "cnnkit/core/terminal.h"
 #include "cnnkit/model/checkpoint.h"
 #include "cnnkit/train/observers/json_events.h"
 #include "cnnkit/train/trainer.h"

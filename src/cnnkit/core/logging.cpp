@@ -5,16 +5,12 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cctype>
-#include <cstdlib>
-
 #include "cnnkit/core/error.h"
+#include "cnnkit/core/terminal.h"
 
 namespace cnnkit {
 namespace {
 bool g_quiet = false;
-ColorMode g_color = ColorMode::kAuto;
 
 // Formats with the usual pattern, then makes the line ASCII (a non-UTF-8 terminal).
 class AsciiFormatter : public spdlog::formatter {
@@ -36,24 +32,8 @@ class AsciiFormatter : public spdlog::formatter {
 
 }  // namespace
 
-ColorMode parse_color_mode(const std::string& s) {
-  if (s == "auto") return ColorMode::kAuto;
-  if (s == "always") return ColorMode::kAlways;
-  if (s == "never") return ColorMode::kNever;
-  throw UsageError("--color " + s + ": expected auto, always or never");
-}
-
-void set_color_mode(ColorMode mode) { g_color = mode; }
-
-bool stderr_color() {
-  if (g_color != ColorMode::kAuto) return g_color == ColorMode::kAlways;
-  const char* no_color = std::getenv("NO_COLOR");
-  return stderr_is_terminal() && !(no_color && *no_color);
-}
-
-void setup_logging(const std::string& level, bool quiet, ColorMode color) {
+void setup_logging(const std::string& level, bool quiet) {
   g_quiet = quiet;
-  g_color = color;
   auto lvl = spdlog::level::from_str(level);
   if (lvl == spdlog::level::off && level != "off") {
     throw UsageError("--log-level " + level + ": expected trace, debug, info, warn, error or off");
@@ -72,48 +52,5 @@ void setup_logging(const std::string& level, bool quiet, ColorMode color) {
 bool quiet_mode() { return g_quiet; }
 
 bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
-
-bool utf8_locale() {
-  const char* value = nullptr;
-  for (const char* name : {"LC_ALL", "LC_CTYPE", "LANG"}) {
-    const char* v = std::getenv(name);
-    if (v && *v) {
-      value = v;
-      break;
-    }
-  }
-  if (!value) return false;
-  std::string s(value);
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s.find("utf-8") != std::string::npos || s.find("utf8") != std::string::npos;
-}
-
-std::string ascii_fallback(const std::string& text) {
-  static const std::pair<const char*, const char*> kMap[] = {
-      {"━", "="}, {"─", "-"}, {"└", "`"}, {"├", "|"}, {"│", "|"}, {"×", "x"},  {"→", "->"}, {"←", "<-"},
-      {"↔", "<->"}, {"–", "-"}, {"—", "-"}, {"…", "..."}, {"≥", ">="}, {"≤", "<="}, {"±", "+/-"}, {"°", " deg"}};
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    if (static_cast<unsigned char>(text[i]) < 0x80) {
-      out += text[i++];
-      continue;
-    }
-    bool replaced = false;
-    for (const auto& [from, to] : kMap) {
-      const std::size_t n = std::char_traits<char>::length(from);
-      if (text.compare(i, n, from) == 0) {
-        out += to;
-        i += n;
-        replaced = true;
-        break;
-      }
-    }
-    if (!replaced) out += text[i++];
-  }
-  return out;
-}
-
-std::string for_terminal(const std::string& text) { return utf8_locale() ? text : ascii_fallback(text); }
 
 }  // namespace cnnkit

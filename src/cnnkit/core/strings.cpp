@@ -101,8 +101,4 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
-std::string plural(std::int64_t n, const std::string& word, const std::string& plural_word) {
-  return with_commas(n) + " " + (n == 1 || n == -1 ? word : (plural_word.empty() ? word + "s" : plural_word));
-}
-
 }  // namespace cnnkit

@@ -19,8 +19,6 @@ std::string with_commas(std::int64_t n);
 std::string human_bytes(double bytes);
 // 58657280 -> "58.66M", 999 -> "999"
 std::string human_count(double n);
-// "1 epoch", "2 epochs", "1,000 images"; `plural_word` for irregular plurals ("classes").
-std::string plural(std::int64_t n, const std::string& word, const std::string& plural_word = "");
 std::vector<std::string> split(const std::string& s, char sep);
 std::string trim(const std::string& s);
 

@@ -7,6 +7,7 @@
 
 #include "cnnkit/core/error.h"
 #include "cnnkit/core/strings.h"
+#include "cnnkit/core/terminal.h"
 #include "cnnkit/data/normalization.h"
 #include "cnnkit/data/pipeline.h"
 #include "cnnkit/data/split.h"

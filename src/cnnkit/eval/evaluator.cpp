@@ -1,4 +1,5 @@
 #include "cnnkit/eval/evaluator.h"
+#include "cnnkit/eval/evaluation_report.h"
 
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
@@ -84,6 +85,8 @@ nlohmann::json EvalResult::to_json() const {
   j["confusion_matrix_layout"] = "rows: true class, columns: predicted class";
   return j;
 }
+
+std::string format_evaluation(const nlohmann::json& j) { return format_evaluation(j, false); }
 
 std::string format_evaluation(const nlohmann::json& j, bool normalize) {
   std::ostringstream out;

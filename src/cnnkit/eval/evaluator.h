@@ -34,8 +34,7 @@ struct EvalResult {
 EvalResult evaluate(Model& model, const ImageSet& set, const BatchPipeline& pipeline, c10::Device device,
                     const std::vector<std::string>& class_names, const EvalOptions& options);
 
-// The readable report: totals, per-class table, confusion matrix (rows "index name", columns
-// the predicted class index; counts, or with `normalize` each row as percentages of its class).
-std::string format_evaluation(const nlohmann::json& result, bool normalize = false);
+// The readable report: totals, per-class table, confusion matrix.
+std::string format_evaluation(const nlohmann::json& result);
 
 }  // namespace cnnkit

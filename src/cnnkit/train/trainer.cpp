@@ -7,6 +7,7 @@
 #include "cnnkit/core/error.h"
 #include "cnnkit/core/interrupt.h"
 #include "cnnkit/core/strings.h"
+#include "cnnkit/core/terminal.h"
 #include "cnnkit/eval/evaluator.h"
 #include "cnnkit/train/run_dir.h"
 #include "cnnkit/train/training_loop.h"

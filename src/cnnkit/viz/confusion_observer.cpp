@@ -8,6 +8,7 @@
 
 #include "cnnkit/core/error.h"
 #include "cnnkit/core/strings.h"
+#include "cnnkit/core/terminal.h"
 #include "cnnkit/train/observer.h"
 #include "cnnkit/viz/confusion_plot.h"
 

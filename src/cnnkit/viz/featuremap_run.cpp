@@ -19,6 +19,7 @@
 #include "cnnkit/config/config.h"
 #include "cnnkit/core/error.h"
 #include "cnnkit/core/strings.h"
+#include "cnnkit/core/terminal.h"
 #include "cnnkit/data/dataset.h"
 #include "cnnkit/data/normalization.h"
 #include "cnnkit/eval/trained_model.h"
