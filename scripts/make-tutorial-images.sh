@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the pictures of docs/tutorial.md (docs/images/*.png) by running the tutorial's own
 # commands, so the pictures never go stale. Needs a build (build/cnnkit, or $CNNKIT) and the data
-# (scripts/get-data.sh mnist cifar10). Takes several minutes: it trains the MNIST model (2 epochs)
-# and a short CIFAR-10 run.
+# (scripts/get-data.sh mnist cifar10). Takes a few minutes: it trains the MNIST model (2 epochs on
+# 6,000 images) and a short CIFAR-10 run (2 epochs on 5,000 images).
 #
 #   scripts/make-tutorial-images.sh            # everything
 #   scripts/make-tutorial-images.sh mnist      # only the MNIST part
@@ -29,7 +29,7 @@ for part in "${parts[@]}"; do
     say "MNIST: data, feature maps before training, training, evaluation, feature maps after"
     cnnkit data -c configs/mnist.json --preview 32 --out mnist-preview.png
     cnnkit featuremap --config configs/mnist.json --layer 0 --index 0 --scale 3 --out before > /dev/null
-    cnnkit train --config configs/mnist.json --run-dir runs/mnist
+    cnnkit train --config configs/mnist.json --run-dir runs/mnist --set data.limit_train=6000
     cnnkit evaluate --checkpoint runs/mnist --confusion-png mnist-confusion.png --normalize > /dev/null
     cnnkit featuremap --compare untrained runs/mnist --layer 0,10 --index 0 --filters --scale 3 --out after > /dev/null
     cp mnist-preview.png "$out/mnist-preview.png"
@@ -44,7 +44,7 @@ for part in "${parts[@]}"; do
     [ -d data/cifar10 ] || { say "data/cifar10 missing: scripts/get-data.sh cifar10"; exit 1; }
     say "CIFAR-10: data, a short training run, evaluation, first-layer filters and feature maps"
     cnnkit data -c configs/cifar_bn.json --preview 40 --out cifar-preview.png
-    cnnkit train --config configs/cifar_bn.json --run-dir runs/cifar --set training.epochs=4
+    cnnkit train --config configs/cifar_bn.json --run-dir runs/cifar --set training.epochs=2 --set data.limit_train=5000
     cnnkit evaluate --checkpoint runs/cifar --confusion-png cifar-confusion.png --normalize > /dev/null
     cnnkit featuremap --compare untrained runs/cifar --layer 0 --index 3 --filters --scale 3 --out cifar > /dev/null
     cp cifar-preview.png "$out/cifar-preview.png"

@@ -11,7 +11,9 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <cstdlib>
 #include <iostream>
+#include <regex>
 
 #include "cnnkit/core/allocator.h"
 #include "cnnkit/core/error.h"
@@ -53,6 +55,21 @@ int finish_stdout(int code) {
   print_error(std::string("cannot write the results to standard output") +
               (err ? std::string(": ") + std::strerror(err) : std::string()));
   return code == 0 ? 1 : code;
+}
+
+// CLI11's wording made plain: "--threads many: expected a number" for "Could not convert:
+// --threads = many", "--config needs a value" for "--config: 1 required TEXT missing".
+std::string plain_parse_error(const std::string& message) {
+  std::smatch m;
+  if (std::regex_match(message, m, std::regex(R"(Could not convert: (\S+) = (.*))")))
+    return m[1].str() + " " + m[2].str() + ": expected a number";
+  if (std::regex_match(message, m, std::regex(R"((\S+): \d+ required \S+ missing)"))) return m[1].str() + " needs a value";
+  if (std::regex_match(message, m, std::regex(R"((\S+): Value (\S+) not in range (\S+) to (\S+))"))) {
+    const double lo = std::atof(m[3].str().c_str()), hi = std::atof(m[4].str().c_str());
+    if (lo == 0 && hi > 1e300) return m[1].str() + " " + m[2].str() + ": expected a positive number";
+    return m[1].str() + " " + m[2].str() + ": expected a value from " + cnnkit::trim(m[3].str()) + " to " + m[4].str();
+  }
+  return lower_first(message);
 }
 
 // Every command, in the order --help lists them.
@@ -100,7 +117,7 @@ int run(int argc, char** argv) {
       for (const auto& c : commands) names.push_back(c.app->get_name());
       message = "a command is required: " + join(names, ", ");
     }
-    print_error(lower_first(message) + " (see " + help + ")");
+    print_error(plain_parse_error(message) + " (see " + help + ")");
     return 2;
   }
   g.device_given = device_opt->count() > 0;

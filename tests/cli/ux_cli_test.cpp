@@ -66,6 +66,11 @@ TEST(UxCli, ParserErrorsAreOneLineWithThePrefix) {
     EXPECT_EQ(r.err.rfind("cnnkit: error: ", 0), 0u) << r.err;
     EXPECT_TRUE(r.out.empty()) << r.out;
   }
+  // CLI11's wording made plain, the option named.
+  EXPECT_NE(run_cli({"train", "--threads", "many"}).err.find("--threads many: expected a number"), std::string::npos);
+  EXPECT_NE(run_cli({"summary", "--config"}).err.find("--config needs a value"), std::string::npos);
+  EXPECT_NE(run_cli({"predict", "--checkpoint", "x", "-k", "0"}).err.find("--top-k 0: expected a positive number"),
+            std::string::npos);
   auto r = run_cli({"summary", "--frobnicate", "x"});
   EXPECT_NE(r.err.find("(see cnnkit summary --help)"), std::string::npos) << r.err;
   EXPECT_EQ(run_cli({"--help"}).exit_code, 0);

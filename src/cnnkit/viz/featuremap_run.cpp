@@ -542,6 +542,9 @@ void render_filters(const LayerRef& ref, const std::vector<Side>& sides, const F
       layout = "each filter before (A) and after (B) side by side";
     } else {
       for (std::int64_t i = 0; i < filters; ++i) labels.push_back("f" + std::to_string(i));
+      // Up to 16 across: wide rows under the long title rather than a square block beside a
+      // blank margin.
+      grid.columns = static_cast<int>(std::min<std::int64_t>(filters, 16));
       layout = "filters f0, f1, ... left to right, top to bottom";
     }
   } else {
