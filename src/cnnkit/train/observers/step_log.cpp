@@ -85,7 +85,7 @@ class StepLog : public TrainingObserver {
   std::int64_t last_batch_ = 0;
 };
 
-// After the run files (15), before the curves (40) that draw it.
+// After the checkpoints (15), before the curves (40) that draw it.
 ObserverRegistrar registrar("step_log", 16, [](const TrainingRun&) { return std::make_unique<StepLog>(); });
 
 }  // namespace
