@@ -7,6 +7,7 @@
 #include <array>
 #include <cmath>
 
+#include "cnnkit/core/error.h"
 #include "cnnkit/io/image_io.h"
 #include "cnnkit/viz/confusion_plot.h"
 #include "cnnkit/viz/training_curves.h"
