@@ -177,7 +177,13 @@ TEST(Docs, PerformancePageNamesNoFileOutsideTheRepository) {
 
 TEST(Docs, TrainingDefaultsMatchTheTool) {
   const std::string doc = slurp(fs::path(source_dir()) / "docs" / "training.md");
-  auto r = run_cli({"train", "--config", config_path("mnist.json"), "--print-config", "--set",
+  // A config without a training section: what --print-config shows is the tool's defaults.
+  TempDir dir("docs-defaults");
+  const std::string config = dir.write(
+      "bare.json", R"({"name": "bare", "input": {"channels": 1, "height": 28, "width": 28},
+                      "data": {"source": "mnist", "root": "data/mnist"},
+                      "layers": [{"type": "flatten"}, {"type": "dense", "units": 10}]})");
+  auto r = run_cli({"train", "--config", config, "--print-config", "--set",
                     "training.early_stopping=true", "--set", "training.reduce_on_plateau=true"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json t = json::parse(r.out)["training"];

@@ -109,7 +109,8 @@ TEST(ConfusionPlot, LabelledAxesColourBarAndNoBlankMargins) {
   // Row-normalised: the darkest cell is a full row share; counts: the largest count.
   o.normalize = true;
   const ConfusionFigure n = render_confusion(c, {"cat", "dog", "bird"}, o);
-  EXPECT_EQ(n.matrix.width, f.matrix.width);
+  EXPECT_FALSE(n.colorbar.intersects(n.matrix));
+  EXPECT_GT(ink(n.image, n.colorbar, 255), 100);
 }
 
 TEST(ConfusionPlot, LongNamesTurnWhenTheyDoNotFit) {
