@@ -196,7 +196,9 @@ TEST(Docs, TrainingDefaultsMatchTheTool) {
     for (auto it = stated.begin(); it != stated.end(); ++it)
       EXPECT_EQ(it.value(), t[key][it.key()]) << key << "." << it.key() << " in docs/training.md";
     for (auto it = t[key].begin(); it != t[key].end(); ++it)
-      if (it.key() != "enabled") EXPECT_TRUE(stated.contains(it.key())) << key << "." << it.key() << " is not documented";
+      if (it.key() != "enabled") {
+        EXPECT_TRUE(stated.contains(it.key())) << key << "." << it.key() << " is not documented";
+      }
   }
   EXPECT_NE(doc.find("| `epochs` | " + std::to_string(t["epochs"].get<int>()) + " |"), std::string::npos);
   EXPECT_NE(doc.find("| `batch_size` | " + std::to_string(t["batch_size"].get<int>()) + " |"), std::string::npos);
