@@ -67,7 +67,7 @@ TEST(SummaryCli, UsageErrors) {
   auto none = run_cli({});
   EXPECT_EQ(none.exit_code, 2);
   EXPECT_EQ(none.out, "");
-  EXPECT_TRUE(contains(none.err, "subcommand")) << none.err;
+  EXPECT_TRUE(contains(none.err, "a command is required: summary, ")) << none.err;
 
   auto unknown = run_cli({"sumary", "--config", config_path("mnist.json")});
   EXPECT_EQ(unknown.exit_code, 2);

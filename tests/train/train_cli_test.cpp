@@ -117,7 +117,8 @@ TEST_F(TrainCli, SigintWritesLoadableCheckpointAndResumes) {
   int code = wait_cli(pid);
   std::string err = read_file(dir.str("err.txt"));
   EXPECT_EQ(code, 130) << err;
-  EXPECT_NE(err.find("interrupted by SIGINT"), std::string::npos) << err;
+  EXPECT_NE(err.find("cnnkit: interrupted by SIGINT"), std::string::npos) << err;
+  EXPECT_EQ(err.find("error"), std::string::npos) << "an interrupt is not an error: " << err;
   EXPECT_NE(err.find("--resume"), std::string::npos) << err;
   ASSERT_TRUE(fs::exists(fs::path(run) / "last.pt"));
   json ev = evaluate_json(run + "/last.pt");

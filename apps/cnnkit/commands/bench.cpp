@@ -7,6 +7,7 @@
 #include "cnnkit/bench/bench.h"
 #include "cnnkit/bench/dist_bench.h"
 #include "cnnkit/core/logging.h"
+#include "cnnkit/core/terminal.h"
 #include "cnnkit/core/threads.h"
 #include "cnnkit/dist/launch_env.h"
 #include "commands/commands.h"
@@ -70,7 +71,7 @@ Command register_bench(CLI::App& app, const GlobalOptions& g) {
             o->bench.data_load.data_root = o->data_root;
             auto j = run_bench(config, choose_device(g, &config), o->bench);
             if (o->json) std::cout << j.dump(2) << "\n";
-            else std::cout << format_bench(j);
+            else std::cout << for_terminal(format_bench(j));
             return 0;
           }};
 }

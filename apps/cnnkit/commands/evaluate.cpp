@@ -1,9 +1,14 @@
 // cnnkit evaluate --checkpoint FILE|RUN_DIR [--config FILE] [--split test|validation|train]
-//                 [--json] [--confusion-png FILE]
+//                 [--json] [--confusion-png FILE] [--normalize]
+#include <cstdio>
 #include <iostream>
 
 #include "cnnkit/core/error.h"
+#include "cnnkit/core/logging.h"
+#include "cnnkit/core/strings.h"
+#include "cnnkit/core/terminal.h"
 #include "cnnkit/data/pipeline.h"
+#include "cnnkit/eval/evaluation_report.h"
 #include "cnnkit/eval/evaluator.h"
 #include "cnnkit/eval/trained_model.h"
 #include "cnnkit/viz/confusion_plot.h"
@@ -22,6 +27,7 @@ struct EvaluateOptions {
   std::string confusion_png;
   int batch_size = kDefaultEvalBatchSize;
   bool json = false;
+  bool normalize = false;
 };
 
 const ImageSet& chosen_split(const Datasets& data, const EvaluateOptions& o, const Config& data_config) {
@@ -68,13 +74,23 @@ int run_evaluate(const EvaluateOptions& o, const GlobalOptions& g) {
   j["checkpoint"] = t.checkpoint.path;
   j["split"] = o.split;
   if (!o.confusion_png.empty()) {
-    write_confusion_png(o.confusion_png, r.confusion, names, t.config.name() + " / " + o.split);
+    ConfusionOptions co;
+    co.normalize = o.normalize;
+    char accuracy[32];
+    std::snprintf(accuracy, sizeof accuracy, "%.2f%%", 100 * r.top1);
+    co.title = t.config.name() + ": " + o.split + " split (" + plural(r.count, "image") + ", accuracy " + accuracy + ")";
+    write_confusion_png(o.confusion_png, r.confusion, names, co);
     j["confusion_png"] = o.confusion_png;
   }
-  if (o.json)
+  if (o.json) {
     std::cout << j.dump(2) << "\n";
-  else
-    std::cout << "checkpoint: " << t.checkpoint.path << "   split: " << o.split << "\n" << format_evaluation(j);
+  } else {
+    std::cout << "checkpoint: " << t.checkpoint.path << "   split: " << o.split << "\n"
+              << for_terminal(format_evaluation(j, o.normalize));
+    if (!o.confusion_png.empty())
+      std::cout << "\nconfusion-matrix image" << (o.normalize ? " (row-normalised)" : "") << " written to "
+                << o.confusion_png << "\n";
+  }
   return 0;
 }
 
@@ -92,6 +108,8 @@ Command register_evaluate(CLI::App& app, const GlobalOptions& g) {
       ->check(CLI::IsMember({"test", "validation", "train"}));
   add_batch_size_option(sub, o->batch_size, "Images per forward pass");
   sub->add_option("--confusion-png", o->confusion_png, "Also write a labelled confusion-matrix heatmap PNG");
+  sub->add_flag("--normalize", o->normalize,
+                "Show the confusion matrix row-normalised: each cell as a share of its true class");
   add_json_flag(sub, o->json);
   return {sub, [o, &g]() { return run_evaluate(*o, g); }};
 }

@@ -1,9 +1,11 @@
-// cnnkit summary --config FILE [--json] [--set k=v]
+// cnnkit summary --config FILE [--json] [--set k=v]   (--json also holds the resolved config)
 #include <iostream>
 
 #include "cnnkit/config/config.h"
 #include "cnnkit/model/model.h"
 #include "cnnkit/model/summary.h"
+#include "cnnkit/core/logging.h"
+#include "cnnkit/core/terminal.h"
 #include "commands/commands.h"
 #include "options.h"
 
@@ -27,10 +29,12 @@ Command register_summary(CLI::App& app, const GlobalOptions&) {
             Config config = load_config(o->config, o->sets);
             Model model = build_model(config);
             auto s = summarize(model, config.name());
-            if (o->json)
+            if (o->json) {
+              s["config"] = config.resolved();  // every default filled in, as checkpoints store it
               std::cout << s.dump(2) << "\n";
-            else
-              std::cout << format_summary(s);
+            } else {
+              std::cout << for_terminal(format_summary(s));
+            }
             return 0;
           }};
 }

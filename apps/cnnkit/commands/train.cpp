@@ -4,15 +4,21 @@
 // Data-parallel: `--nproc N` starts N workers of this same command line on this machine; under
 // torchrun, Slurm or mpirun each process finds its rank in the environment (dist/launch_env.h).
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
+#include <optional>
 
+#include "cnnkit/core/atomic_file.h"
 #include "cnnkit/core/error.h"
 #include "cnnkit/core/logging.h"
+#include "cnnkit/core/strings.h"
+#include "cnnkit/core/terminal.h"
 #include "cnnkit/core/threads.h"
 #include "cnnkit/dist/launch_env.h"
 #include "cnnkit/model/checkpoint.h"
 #include "cnnkit/train/observers/json_events.h"
 #include "cnnkit/train/trainer.h"
+#include "cnnkit/train/training_config.h"
 #include "commands/commands.h"
 #include "options.h"
 
@@ -62,8 +68,41 @@ void print_result(const TrainResult& r, bool json) {
     std::cout << line.dump() << std::endl;
     return;
   }
-  std::printf("run: %s\ntest accuracy: %.2f%%  (loss %.4f, top-5 %.2f%%) after %d epochs\n", r.run_dir.c_str(),
-              100 * acc, r.test["loss"].get<double>(), 100 * r.test["top5_accuracy"].get<double>(), r.epochs_completed);
+  std::printf("run: %s\ntest accuracy: %.2f%%  (loss %.4f, top-5 %.2f%%) after %s\n", r.run_dir.c_str(), 100 * acc,
+              r.test["loss"].get<double>(), 100 * r.test["top5_accuracy"].get<double>(),
+              plural(r.epochs_completed, "epoch").c_str());
+}
+
+// When the checkpoint to resume from ends its run (every epoch done, or early stopping ended
+// it and nothing was overridden), what to tell the user instead of training nothing.
+std::optional<std::string> finished_run_note(const LoadedCheckpoint& ck, const Config& config,
+                                             const TrainCliOptions& o) {
+  const nlohmann::json state = ck.meta.value("train_state", nlohmann::json::object());
+  const int done = state.value("epoch", 0);
+  if (state.contains("partial")) return std::nullopt;  // stopped inside an epoch
+  const int epochs = TrainingConfig::from(config).epochs;
+  const std::string dir = std::filesystem::path(ck.path).parent_path().string();
+  const std::string run = dir.empty() ? "." : dir;
+  const std::string more = "; to train longer: cnnkit train --resume " + o.resume +
+                           " --set training.epochs=" + std::to_string(std::max(done, epochs) + 10);
+  const std::string finals = std::filesystem::exists(std::filesystem::path(run) / "final.json")
+                                 ? " (test figures in " + (std::filesystem::path(run) / "final.json").string() + ")"
+                                 : "";
+  if (done >= epochs) {
+    return "the run in " + run + " is finished: " + plural(done, "epoch") + " of " + std::to_string(epochs) +
+           " done" + finals + more;
+  }
+  if (!o.sets.empty()) return std::nullopt;
+  try {
+    const auto final_doc =
+        nlohmann::json::parse(read_text_file(std::filesystem::path(run) / "final.json", "final results"));
+    if (final_doc.value("early_stopped", false) && final_doc.value("epochs", -1) == done) {
+      return "the run in " + run + " is finished: early stopping ended it after " + plural(done, "epoch") + finals +
+             "; to train on anyway: cnnkit train --resume " + o.resume + " --set training.early_stopping=false";
+    }
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
 }
 
 int run_train(const TrainCliOptions& o, const GlobalOptions& g) {
@@ -85,6 +124,12 @@ int run_train(const TrainCliOptions& o, const GlobalOptions& g) {
     if (!o.init_weights.empty()) throw UsageError("--init-weights starts a new run; --resume continues one: drop one");
     resume = read_checkpoint(resolve_checkpoint_path(o.resume, "last.pt"));
     config = with_overrides(resume->config, o.sets);
+    if (!o.print_config) {
+      if (auto done = finished_run_note(*resume, config, o)) {
+        std::cerr << "cnnkit: " << *done << "\n";
+        return 0;
+      }
+    }
   } else {
     if (o.config.empty()) throw UsageError("train: --config FILE is required (or --resume RUN_DIR)");
     config = load_config(o.config, with_init_weights(o));

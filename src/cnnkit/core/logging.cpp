@@ -1,10 +1,12 @@
 #include "cnnkit/core/logging.h"
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include "cnnkit/core/error.h"
+#include "cnnkit/core/terminal.h"
 
 namespace cnnkit {
 namespace {
@@ -14,6 +16,33 @@ int g_rank = 0;
 std::string pattern(const std::string& prefix) {
   return stderr_is_terminal() ? "%^[%l]%$ " + prefix + "%v" : "[%Y-%m-%d %H:%M:%S] [%l] " + prefix + "%v";
 }
+
+// Formats with the usual pattern, then makes the line ASCII (a non-UTF-8 terminal).
+class AsciiFormatter : public spdlog::formatter {
+ public:
+  explicit AsciiFormatter(std::string pattern)
+      : pattern_(std::move(pattern)), inner_(std::make_unique<spdlog::pattern_formatter>(pattern_)) {}
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    spdlog::memory_buf_t line;
+    inner_->format(msg, line);
+    const std::string s = ascii_fallback(std::string(line.data(), line.size()));
+    dest.append(s.data(), s.data() + s.size());
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<AsciiFormatter>(pattern_); }
+
+ private:
+  std::string pattern_;
+  std::unique_ptr<spdlog::formatter> inner_;
+};
+
+// The pattern as is on a UTF-8 terminal or log, made ASCII otherwise.
+void set_pattern(spdlog::logger& logger, const std::string& pattern) {
+  if (utf8_locale())
+    logger.set_pattern(pattern);
+  else
+    logger.set_formatter(std::make_unique<AsciiFormatter>(pattern));
+}
+
 }  // namespace
 
 void setup_logging(const std::string& level, bool quiet) {
@@ -23,8 +52,8 @@ void setup_logging(const std::string& level, bool quiet) {
     throw UsageError("--log-level " + level + ": expected trace, debug, info, warn, error or off");
   }
   if (quiet && lvl < spdlog::level::warn) lvl = spdlog::level::warn;
-  auto logger = spdlog::stderr_color_mt("cnnkit");
-  logger->set_pattern(pattern(""));
+  auto logger = spdlog::stderr_color_mt("cnnkit", stderr_color() ? spdlog::color_mode::always : spdlog::color_mode::never);
+  set_pattern(*logger, pattern(""));
   logger->set_level(lvl);
   spdlog::set_default_logger(logger);
 }
@@ -36,7 +65,7 @@ void set_log_rank(int rank) {
   if (rank <= 0) return;
   g_quiet = true;
   auto logger = spdlog::default_logger();
-  logger->set_pattern(pattern("[rank " + std::to_string(rank) + "] "));
+  set_pattern(*logger, pattern("[rank " + std::to_string(rank) + "] "));
   if (logger->level() < spdlog::level::warn) logger->set_level(spdlog::level::warn);
 }
 

@@ -13,14 +13,14 @@
 #include "cnnkit/data/source.h"
 #include "cnnkit/data/split.h"
 #include "cnnkit/data/stats_cache.h"
+#include "cnnkit/layers/shape.h"
 
 namespace cnnkit {
 namespace fs = std::filesystem;
 namespace {
 
-std::string shape_str(std::int64_t c, std::int64_t h, std::int64_t w) {
-  return std::to_string(c) + "×" + std::to_string(h) + "×" + std::to_string(w);
-}
+// H×W×C, the notation of `cnnkit summary`.
+std::string shape_str(std::int64_t c, std::int64_t h, std::int64_t w) { return Shape::spatial(c, h, w).str(); }
 
 // Channel conversion (1 -> 3 replicates gray; 3 -> 1 uses the luma weights OpenCV uses, so
 // binary and image-folder sources agree) and resizing (antialiased bilinear), in chunks.
@@ -121,8 +121,8 @@ Datasets load_datasets(const Config& config, const DataLoadOptions& options) {
   desc["root"] = root;
   desc["root_from"] = root_from;
   desc["files"] = l.files;
-  desc["source_shape"] = l.source_shape;
-  desc["image_shape"] = {target.channels, target.height, target.width};
+  desc["source_shape"] = l.source_shape.size() == 3 ? Shape{l.source_shape}.to_json() : nlohmann::json(nullptr);
+  desc["image_shape"] = Shape::spatial(target.channels, target.height, target.width).to_json();
   desc["conversions"] = notes;
   desc["num_classes"] = k;
   desc["class_names"] = ds.class_names;

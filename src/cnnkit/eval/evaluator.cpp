@@ -1,4 +1,5 @@
 #include "cnnkit/eval/evaluator.h"
+#include "cnnkit/eval/evaluation_report.h"
 
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
@@ -88,7 +89,9 @@ nlohmann::json EvalResult::to_json() const {
   return j;
 }
 
-std::string format_evaluation(const nlohmann::json& j) {
+std::string format_evaluation(const nlohmann::json& j) { return format_evaluation(j, false); }
+
+std::string format_evaluation(const nlohmann::json& j, bool normalize) {
   std::ostringstream out;
   char buf[256];
   std::snprintf(buf, sizeof buf, "images: %lld   loss: %.4f   accuracy: %.2f%%   top-5: %.2f%%   macro F1: %.4f\n\n",
@@ -106,27 +109,47 @@ std::string format_evaluation(const nlohmann::json& j) {
                   c["f1"].get<double>(), static_cast<long long>(c["support"].get<std::int64_t>()));
     out << buf;
   }
-  out << "\nconfusion matrix (rows: true class, columns: predicted)\n";
-  std::size_t cw = 4;
-  for (const auto& row : j["confusion_matrix"])
-    for (const auto& v : row) cw = std::max(cw, std::to_string(v.get<std::int64_t>()).size());
-  out << std::string(w, ' ');
-  for (std::size_t i = 0; i < j["confusion_matrix"].size(); ++i) {
-    std::snprintf(buf, sizeof buf, "  %*zu", static_cast<int>(cw), i);
+  const auto& cm = j["confusion_matrix"];
+  const std::size_t k = cm.size();
+  out << "\nconfusion matrix (rows: true class, columns: predicted class"
+      << (normalize ? ", % of the true class)\n" : ", images)\n");
+  std::vector<std::string> row_names;
+  std::size_t rw = 0;
+  for (std::size_t i = 0; i < k; ++i) {
+    const std::string name = j["per_class"][i]["name"].get<std::string>();
+    row_names.push_back(name == std::to_string(i) ? name : std::to_string(i) + " " + name);
+    rw = std::max(rw, row_names.back().size());
+  }
+  std::vector<std::vector<std::string>> cells(k);
+  std::size_t cw = std::to_string(k ? k - 1 : 0).size();
+  for (std::size_t i = 0; i < k; ++i) {
+    std::int64_t sum = 0;
+    for (const auto& v : cm[i]) sum += v.get<std::int64_t>();
+    for (const auto& v : cm[i]) {
+      const std::int64_t n = v.get<std::int64_t>();
+      if (normalize) {
+        std::snprintf(buf, sizeof buf, "%.1f", sum ? 100.0 * static_cast<double>(n) / static_cast<double>(sum) : 0.0);
+        cells[i].push_back(sum ? buf : "-");
+      } else {
+        cells[i].push_back(std::to_string(n));
+      }
+      cw = std::max(cw, cells[i].back().size());
+    }
+  }
+  out << std::string(rw, ' ');
+  for (std::size_t c = 0; c < k; ++c) {
+    std::snprintf(buf, sizeof buf, "  %*zu", static_cast<int>(cw), c);
     out << buf;
   }
   out << "\n";
-  std::size_t i = 0;
-  for (const auto& row : j["confusion_matrix"]) {
-    std::snprintf(buf, sizeof buf, "%-*s", static_cast<int>(w),
-                  j["per_class"][i]["name"].get<std::string>().c_str());
+  for (std::size_t i = 0; i < k; ++i) {
+    std::snprintf(buf, sizeof buf, "%-*s", static_cast<int>(rw), row_names[i].c_str());
     out << buf;
-    for (const auto& v : row) {
-      std::snprintf(buf, sizeof buf, "  %*lld", static_cast<int>(cw), static_cast<long long>(v.get<std::int64_t>()));
+    for (const auto& cell : cells[i]) {
+      std::snprintf(buf, sizeof buf, "  %*s", static_cast<int>(cw), cell.c_str());
       out << buf;
     }
     out << "\n";
-    ++i;
   }
   return out.str();
 }

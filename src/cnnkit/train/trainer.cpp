@@ -7,6 +7,8 @@
 
 #include "cnnkit/core/error.h"
 #include "cnnkit/core/interrupt.h"
+#include "cnnkit/core/strings.h"
+#include "cnnkit/core/terminal.h"
 #include "cnnkit/eval/evaluator.h"
 #include "cnnkit/train/data_parallel.h"
 #include "cnnkit/train/run_dir.h"
@@ -100,18 +102,17 @@ TrainResult train_model(const Config& config, TrainOptions options, c10::Device 
   } else {
     setup();
   }
-  spdlog::info(
-      "training {} on {}: {} train images, validating on the {} ({} images), {} epochs of {} steps, run dir {}",
-      config.name(), device.str(), run->train_size(), run->validation_name(), run->validation_set().size(),
-      run->tc.epochs, run->steps_per_epoch, run->run_dir);
+  spdlog::info("training {} on {}: {} (train), validating on the {} ({}), {} of {}, run dir {}", config.name(),
+               device.str(), plural(run->train_size(), "image"), run->validation_name(),
+               plural(run->validation_set().size(), "image"), plural(run->tc.epochs, "epoch"),
+               plural(run->steps_per_epoch, "step"), run->run_dir);
   if (parallel) {
     const auto& d = run->distributed;
     spdlog::info(
-        "data parallel: {}, {}; global batch {} = {} per process, {} thread{} each; the learning rate is the "
+        "data parallel: {}, {}; global batch {} = {} per process, {} each; the learning rate is the "
         "config's (the global batch does not change with the number of processes)",
         dist::describe(options.launch), d["backend"].get<std::string>(), run->tc.batch_size,
-        d["per_process_batch"].get<std::int64_t>(), d["threads_per_process"].get<int>(),
-        d["threads_per_process"].get<int>() == 1 ? "" : "s");
+        d["per_process_batch"].get<std::int64_t>(), plural(d["threads_per_process"].get<int>(), "thread"));
   }
 
   ObserverList observers(*run, std::move(options.observers), root);
