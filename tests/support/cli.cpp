@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <stdexcept>
@@ -24,8 +25,11 @@ const bool kHermeticCache = [] {
 }();
 }  // namespace
 
-CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text,
-                  const std::vector<std::string>& env) {
+namespace {
+
+// `program` with `args`; a program without '/' is looked up on PATH. Runs in `cwd` unless empty.
+CliResult run_process(const std::string& program, const std::vector<std::string>& args, const std::string& stdin_text,
+                      const std::vector<std::string>& env, const std::string& cwd) {
   int in_pipe[2], out_pipe[2], err_pipe[2];
   if (pipe(in_pipe) || pipe(out_pipe) || pipe(err_pipe)) throw std::runtime_error("pipe failed");
   pid_t pid = fork();
@@ -35,13 +39,14 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
     for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
-    std::vector<std::string> all{CNNKIT_BINARY};
+    std::vector<std::string> all{program};
     all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : all) argv.push_back(a.data());
     argv.push_back(nullptr);
     for (const auto& e : env) putenv(strdup(e.c_str()));
-    execv(CNNKIT_BINARY, argv.data());
+    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
+    execvp(program.c_str(), argv.data());
     _exit(127);
   }
   close(in_pipe[0]);
@@ -92,6 +97,22 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin
   waitpid(pid, &status, 0);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
+}
+
+}  // namespace
+
+CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text,
+                  const std::vector<std::string>& env) {
+  return run_process(CNNKIT_BINARY, args, stdin_text, env, "");
+}
+
+CliResult run_cli_in(const std::string& cwd, const std::vector<std::string>& args, const std::vector<std::string>& env,
+                     const std::string& binary) {
+  return run_process(binary.empty() ? std::string(CNNKIT_BINARY) : binary, args, "", env, cwd);
+}
+
+CliResult run_program(const std::vector<std::string>& argv, const std::string& cwd, const std::vector<std::string>& env) {
+  return run_process(argv.at(0), {argv.begin() + 1, argv.end()}, "", env, cwd);
 }
 
 int spawn_cli(const std::vector<std::string>& args, const std::string& out_file, const std::string& err_file) {
@@ -146,6 +167,13 @@ std::string TempDir::write(const std::string& name, const std::string& text) con
   fs::create_directories(p.parent_path());
   std::ofstream(p, std::ios::binary) << text;
   return p.string();
+}
+
+ScopedCwd::ScopedCwd(const fs::path& dir) : previous_(fs::current_path()) { fs::current_path(dir); }
+
+ScopedCwd::~ScopedCwd() {
+  std::error_code ec;
+  fs::current_path(previous_, ec);
 }
 
 std::string source_dir() { return CNNKIT_SOURCE_DIR; }

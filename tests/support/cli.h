@@ -17,6 +17,14 @@ struct CliResult {
 CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "",
                   const std::vector<std::string>& env = {});
 
+// Runs `cnnkit ARGS...` in the folder `cwd`; `binary` "" is the built cnnkit, else e.g. an
+// installed copy.
+CliResult run_cli_in(const std::string& cwd, const std::vector<std::string>& args,
+                     const std::vector<std::string>& env = {}, const std::string& binary = "");
+// Runs any program (argv[0] is looked up on PATH when it has no '/'), in `cwd` unless empty.
+CliResult run_program(const std::vector<std::string>& argv, const std::string& cwd = "",
+                      const std::vector<std::string>& env = {});
+
 // Starts `cnnkit ARGS...` in the background with stdout/stderr sent to files; returns its pid.
 int spawn_cli(const std::vector<std::string>& args, const std::string& out_file, const std::string& err_file);
 // Waits for a spawned process; returns its exit code (128 + signal when killed).
@@ -37,6 +45,18 @@ class TempDir {
 
  private:
   std::filesystem::path path_;
+};
+
+// Changes the process's working directory for the object's lifetime (tests of relative paths).
+class ScopedCwd {
+ public:
+  explicit ScopedCwd(const std::filesystem::path& dir);
+  ~ScopedCwd();
+  ScopedCwd(const ScopedCwd&) = delete;
+  ScopedCwd& operator=(const ScopedCwd&) = delete;
+
+ private:
+  std::filesystem::path previous_;
 };
 
 std::string source_dir();                // the repo root

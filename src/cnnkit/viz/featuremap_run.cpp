@@ -48,6 +48,7 @@ struct Side {
   Model model;
   Normalization norm;
   std::string norm_from;
+  std::optional<TrainedDataRoot> trained_root;  // the run's data folder, when `config` is the run's
 };
 
 std::uint64_t training_seed(const Config& config) { return TrainingConfig::from(config).seed; }
@@ -61,6 +62,7 @@ Side checkpoint_side(const std::string& spec, const std::optional<Config>& user,
   s.model = std::move(t.model);
   s.norm = t.normalization;
   s.norm_from = "checkpoint";
+  if (!user) s.trained_root = trained_data_root(t.checkpoint);
   return s;
 }
 
@@ -169,6 +171,7 @@ std::vector<Input> load_inputs(const FeaturemapOptions& o, const std::vector<Sid
   load.data_root = o.data_root;
   load.need_train = false;
   load.need_test = true;
+  load.trained_root = with_data->trained_root;
   Datasets data = load_datasets(data_config, load);
   const std::int64_t n = data.test.size();
   for (auto index : indices) {
