@@ -11,6 +11,7 @@
 #include "cnnkit/core/error.h"
 #include "cnnkit/core/logging.h"
 #include "cnnkit/core/threads.h"
+#include "command_check.h"
 #include "commands/commands.h"
 
 namespace {
@@ -21,6 +22,7 @@ std::string first_line(const std::string& s) { return s.substr(0, s.find('\n'));
 const cnnkit::CommandRegistration kCommands[] = {
     cnnkit::register_summary, cnnkit::register_info, cnnkit::register_train, cnnkit::register_evaluate,
     cnnkit::register_predict, cnnkit::register_data, cnnkit::register_bench, cnnkit::register_featuremap,
+    cnnkit::register_runs,    cnnkit::register_configs, cnnkit::register_completion,
 };
 
 int run(int argc, char** argv) {
@@ -42,6 +44,7 @@ int run(int argc, char** argv) {
   std::vector<Command> commands;
   for (CommandRegistration add : kCommands) commands.push_back(add(app, g));
 
+  check_command_name(app, argc, argv);  // "unknown command 'trian' (did you mean 'train'?)"
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

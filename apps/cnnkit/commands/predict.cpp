@@ -1,4 +1,5 @@
-// cnnkit predict --checkpoint FILE|RUN_DIR [IMAGE...]   (paths from stdin when none are given)
+// cnnkit predict [--checkpoint FILE|RUN_DIR] [IMAGE...]   (paths from stdin when none are given;
+//                no checkpoint: the latest run in ./runs)
 #include <iostream>
 
 #include "cnnkit/core/strings.h"
@@ -17,7 +18,7 @@ struct PredictOptions {
 };
 
 int run_predict(const PredictOptions& o, const GlobalOptions& g) {
-  Predictor predictor(load_trained_model(o.checkpoint, "best.pt"), choose_device(g, nullptr), o.top_k);
+  Predictor predictor(load_trained_model(default_checkpoint_or_latest(o.checkpoint), "best.pt"), choose_device(g, nullptr), o.top_k);
   int failures = 0;
   std::vector<std::string> chunk;
   auto flush = [&]() {
@@ -55,7 +56,7 @@ int run_predict(const PredictOptions& o, const GlobalOptions& g) {
 Command register_predict(CLI::App& app, const GlobalOptions& g) {
   auto o = std::make_shared<PredictOptions>();
   auto* sub = app.add_subcommand("predict", "Classify image files; one JSON line per image on stdout");
-  add_checkpoint_option(sub, o->checkpoint)->required();
+  add_checkpoint_option(sub, o->checkpoint);
   sub->add_option("images", o->images, "Image files; when none are given, paths are read from stdin, one per line");
   sub->add_option("-k,--top-k", o->top_k, "How many classes to list per image")->capture_default_str()->check(CLI::PositiveNumber);
   add_batch_size_option(sub, o->batch_size, "Images per forward pass");
