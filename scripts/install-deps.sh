@@ -13,6 +13,8 @@ packages=(
   libgtest-dev googletest # unit tests
   zlib1g-dev              # reading .gz IDX files
   libopenblas0-openmp     # fast BLAS for Linear layers (takes over libblas.so.3)
+  help2man                # the man page, generated from --help
+  dpkg-dev file           # scripts/package.sh: the .deb (dpkg-shlibdeps names its dependencies)
 )
 
 missing=()
