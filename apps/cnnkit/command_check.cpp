@@ -18,7 +18,7 @@ void check_command_name(const CLI::App& app, int argc, const char* const* argv) 
       const std::string name = arg.substr(0, arg.find('='));
       const CLI::Option* opt = app.get_option_no_throw(name);
       if (!opt) return;  // --help, --version, or unknown: CLI11's business
-      if (arg.find('=') == std::string::npos && opt->get_type_size_max() > 0) ++i;  // skip its value
+      if (arg.find('=') == std::string::npos && opt->get_items_expected_max() > 0) ++i;  // skip its value
       continue;
     }
     for (const auto& c : commands)

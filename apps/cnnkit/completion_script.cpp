@@ -57,7 +57,7 @@ std::vector<OptionInfo> options_of(const CLI::App& app) {
     OptionInfo info;
     for (const auto& l : opt->get_lnames()) info.names.push_back("--" + l);
     for (const auto& s : opt->get_snames()) info.names.push_back("-" + s);
-    info.takes_value = opt->get_type_size_max() > 0;
+    info.takes_value = opt->get_items_expected_max() > 0;
     info.is_config = std::find(opt->get_lnames().begin(), opt->get_lnames().end(), "config") != opt->get_lnames().end();
     if (info.takes_value) info.values = fixed_values(opt);
     out.push_back(std::move(info));
