@@ -14,12 +14,19 @@ namespace {
 
 bool have_bash() { return run_program({"bash", "-c", "true"}).exit_code == 0; }
 
+// The script `cnnkit completion bash` prints, written once to a file.
+const std::string& script_file() {
+  static TempDir dir{"cnnkit-completion"};
+  static const std::string path = dir.write("cnnkit.bash", run_cli({"completion", "bash"}).out);
+  return path;
+}
+
 // What the completion offers for the words typed so far (the last one is being completed).
 std::string complete(const std::vector<std::string>& typed, const std::string& cwd = "") {
   std::string words;
   for (const auto& w : typed) words += " '" + w + "'";
-  const std::string script = "source <('" + std::string(CNNKIT_BINARY) + "' completion bash) || exit 9\n" +
-                             "COMP_WORDS=(" + words + ")\nCOMP_CWORD=" + std::to_string(typed.size() - 1) +
+  const std::string script = "source '" + script_file() + "' || exit 9\n" + "COMP_WORDS=(" + words +
+                             ")\nCOMP_CWORD=" + std::to_string(typed.size() - 1) +
                              "\n_cnnkit\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n";
   auto r = run_program({"bash", "-c", script}, cwd);
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -41,7 +48,7 @@ class Completion : public ::testing::Test {
 TEST_F(Completion, ScriptLoadsAndOffersEveryCommand) {
   auto load = run_program({"bash", "-c", "source <('" + std::string(CNNKIT_BINARY) + "' completion bash) && complete -p cnnkit"});
   EXPECT_EQ(load.exit_code, 0) << load.err;
-  EXPECT_EQ(load.out, "complete -o filenames -o bashdefault -F _cnnkit cnnkit\n");
+  EXPECT_NE(load.out.find("-F _cnnkit cnnkit"), std::string::npos) << load.out;
   const std::string all = complete({"cnnkit", ""});
   for (const char* cmd : {"summary", "info", "train", "evaluate", "predict", "data", "bench", "featuremap", "runs",
                           "configs", "completion"})

@@ -45,7 +45,8 @@ TEST(Install, StagedPrefixRunsWithBareConfigNamesFromAnotherDirectory) {
   auto list = run_cli_in(elsewhere, {"configs"}, {}, cnnkit);
   ASSERT_EQ(list.exit_code, 0) << list.err;
   EXPECT_EQ(list.out.rfind(configs_dir + "\n", 0), 0u) << list.out;
-  EXPECT_TRUE(contains(list.out, "  mnist      The seed MNIST CNN: ")) << list.out;
+  EXPECT_TRUE(contains(list.out, "\n  mnist ")) << list.out;
+  EXPECT_TRUE(contains(list.out, " The seed MNIST CNN: three conv/pool/dropout stages")) << list.out;
 
   auto missing = run_cli_in(elsewhere, {"summary", "nope"}, {}, cnnkit);
   EXPECT_EQ(missing.exit_code, 2);

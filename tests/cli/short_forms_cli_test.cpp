@@ -172,6 +172,9 @@ TEST_F(ShortForms, AMisspeltCommandGetsASuggestion) {
   EXPECT_EQ(far.exit_code, 2);
   EXPECT_EQ(far.err.rfind("cnnkit: error: unknown command 'xyzzy'; commands: ", 0), 0u) << far.err;
   EXPECT_EQ(elsewhere({"--version"}).exit_code, 0);
+  // Flags take no value: the word after -q is the command.
+  auto quiet = in_project({"-q", "--threads=1", "summary", "tiny"});
+  EXPECT_EQ(quiet.exit_code, 0) << quiet.err;
 }
 
 TEST_F(ShortForms, AConfigNameThatIsNowhereListsWhereItLooked) {
