@@ -68,6 +68,8 @@ set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "libopenblas0-openmp | libopenblas0")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "bash-completion")
+# `cnnkit export --format onnx` converts through python3 with torch, and checks with onnx.
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "python3-torch, python3-onnx")
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)
 set(CPACK_STRIP_FILES ON)
 include(CPack)

@@ -12,7 +12,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool have_bash() { return run_program({"bash", "-c", "true"}).exit_code == 0; }
+bool have_bash() { return run_command({"bash", "-c", "true"}).exit_code == 0; }
 
 // The script `cnnkit completion bash` prints, written once to a file.
 const std::string& script_file() {
@@ -28,7 +28,7 @@ std::string complete(const std::vector<std::string>& typed, const std::string& c
   const std::string script = "source '" + script_file() + "' || exit 9\n" + "COMP_WORDS=(" + words +
                              ")\nCOMP_CWORD=" + std::to_string(typed.size() - 1) +
                              "\n_cnnkit\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n";
-  auto r = run_program({"bash", "-c", script}, cwd);
+  auto r = run_command({"bash", "-c", script}, "", {}, cwd);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   return r.out;
@@ -46,7 +46,7 @@ class Completion : public ::testing::Test {
 }  // namespace
 
 TEST_F(Completion, ScriptLoadsAndOffersEveryCommand) {
-  auto load = run_program({"bash", "-c", "source <('" + std::string(CNNKIT_BINARY) + "' completion bash) && complete -p cnnkit"});
+  auto load = run_command({"bash", "-c", "source <('" + std::string(CNNKIT_BINARY) + "' completion bash) && complete -p cnnkit"});
   EXPECT_EQ(load.exit_code, 0) << load.err;
   EXPECT_NE(load.out.find("-F _cnnkit cnnkit"), std::string::npos) << load.out;
   const std::string all = complete({"cnnkit", ""});

@@ -16,7 +16,7 @@ using nlohmann::json;
 
 namespace {
 
-bool on_path(const std::string& program) { return run_program({"sh", "-c", "command -v " + program}).exit_code == 0; }
+bool on_path(const std::string& program) { return run_command({"sh", "-c", "command -v " + program}).exit_code == 0; }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
@@ -25,7 +25,7 @@ bool contains(const std::string& text, const std::string& part) { return text.fi
 TEST(Install, StagedPrefixRunsWithBareConfigNamesFromAnotherDirectory) {
   TempDir tmp{"cnnkit-install"};
   const fs::path prefix = tmp.path() / "prefix";
-  auto inst = run_program({CNNKIT_CMAKE_COMMAND, "--install", CNNKIT_BUILD_DIR, "--prefix", prefix.string()});
+  auto inst = run_command({CNNKIT_CMAKE_COMMAND, "--install", CNNKIT_BUILD_DIR, "--prefix", prefix.string()});
   ASSERT_EQ(inst.exit_code, 0) << inst.out << inst.err;
   for (const char* f : {"bin/cnnkit", "share/cnnkit/configs/mnist.json", "share/cnnkit/configs/cifar.json",
                         "share/doc/cnnkit/README.md", "share/doc/cnnkit/architecture.md",
@@ -58,7 +58,7 @@ TEST(Install, StagedPrefixRunsWithBareConfigNamesFromAnotherDirectory) {
 
   const fs::path man = prefix / "share" / "man" / "man1" / "cnnkit.1.gz";
   if (!fs::exists(man)) GTEST_SKIP() << "no man page: help2man was not found when cnnkit was configured";
-  auto page = run_program({"gzip", "-dc", man.string()});
+  auto page = run_command({"gzip", "-dc", man.string()});
   ASSERT_EQ(page.exit_code, 0) << page.err;
   EXPECT_NE(page.out.find(".TH CNNKIT \"1\""), std::string::npos) << page.out.substr(0, 400);
   for (const char* s : {"featuremap", "\\-\\-device", "CONFIG NAMES", "CNNKIT_DATA"})
@@ -69,15 +69,15 @@ TEST(Install, DebianPackageHoldsTheFilesAndNamesItsDependencies) {
   for (const char* tool : {"dpkg-deb", "dpkg-shlibdeps", "file"})
     if (!on_path(tool)) GTEST_SKIP() << tool << " not found: the .deb test needs dpkg-dev and file (scripts/install-deps.sh)";
   TempDir tmp{"cnnkit-deb"};
-  auto pack = run_program({CNNKIT_CPACK_COMMAND, "-G", "DEB", "--config", std::string(CNNKIT_BUILD_DIR) + "/CPackConfig.cmake",
+  auto pack = run_command({CNNKIT_CPACK_COMMAND, "-G", "DEB", "--config", std::string(CNNKIT_BUILD_DIR) + "/CPackConfig.cmake",
                            "-B", tmp.str()},
-                          tmp.str());
+                          "", {}, tmp.str());
   ASSERT_EQ(pack.exit_code, 0) << pack.out << pack.err;
-  const std::string arch = run_program({"dpkg", "--print-architecture"}).out;
+  const std::string arch = run_command({"dpkg", "--print-architecture"}).out;
   const fs::path deb = tmp.path() / ("cnnkit_" CNNKIT_VERSION "_" + arch.substr(0, arch.find('\n')) + ".deb");
   ASSERT_TRUE(fs::exists(deb)) << pack.out;
 
-  auto info = run_program({"dpkg-deb", "--info", deb.string()});
+  auto info = run_command({"dpkg-deb", "--info", deb.string()});
   ASSERT_EQ(info.exit_code, 0) << info.err;
   EXPECT_TRUE(contains(info.out, " Package: cnnkit\n")) << info.out;
   EXPECT_TRUE(contains(info.out, " Version: " CNNKIT_VERSION "\n")) << info.out;
@@ -86,7 +86,7 @@ TEST(Install, DebianPackageHoldsTheFilesAndNamesItsDependencies) {
   const std::string depends = info.out.substr(at, info.out.find('\n', at) - at);
   // Every package that ships a library the binary links directly (dpkg -S of its NEEDED
   // entries), and OpenBLAS.
-  auto needed = run_program({"sh", "-c",
+  auto needed = run_command({"sh", "-c",
                              "ldd '" CNNKIT_BINARY "' | awk '/=> \\//{print $3}' | while read -r lib; do "
                              "objdump -p '" CNNKIT_BINARY "' | grep -q \"NEEDED *$(basename \"$lib\")$\" && "
                              "{ dpkg -S \"$lib\" || dpkg -S \"$(readlink -f \"$lib\")\"; } 2>/dev/null | cut -d: -f1; "
@@ -101,8 +101,9 @@ TEST(Install, DebianPackageHoldsTheFilesAndNamesItsDependencies) {
   }
   EXPECT_GT(checked, 3) << "the binary's libraries were not found in any Debian package:\n" << needed.out;
   EXPECT_TRUE(contains(depends, "libopenblas0-openmp")) << depends;
+  EXPECT_TRUE(contains(info.out, " Suggests: python3-torch, python3-onnx\n")) << info.out;  // export --format onnx
 
-  auto contents = run_program({"dpkg-deb", "--contents", deb.string()});
+  auto contents = run_command({"dpkg-deb", "--contents", deb.string()});
   ASSERT_EQ(contents.exit_code, 0) << contents.err;
   for (const char* f : {"./usr/bin/cnnkit", "./usr/share/cnnkit/configs/mnist.json", "./usr/share/doc/cnnkit/README.md",
                         "./usr/share/bash-completion/completions/cnnkit", "./usr/share/man/man1/cnnkit.1.gz"})

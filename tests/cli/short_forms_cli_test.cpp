@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "cnnkit/train/run_dir.h"
 #include "data/fixtures.h"
 #include "support/cli.h"
 
@@ -86,7 +87,8 @@ TEST_F(ShortForms, TrainKeepsLatestAndTheRunStatus) {
   EXPECT_EQ(fs::read_symlink(project_ / "runs" / "latest"), fs::path(run_).filename());
   const json status = json::parse(read_file(run_abs() + "/status.json"));
   EXPECT_EQ(status["status"], "finished");
-  EXPECT_TRUE(fs::exists(run_abs() + "/lock"));
+  EXPECT_TRUE(fs::exists(run_abs() + "/.lock"));
+  EXPECT_FALSE(cnnkit::RunDirLock::held(run_abs())) << "released when train ended";
 }
 
 TEST_F(ShortForms, CommandsWithoutACheckpointUseTheLatestRun) {
@@ -100,11 +102,16 @@ TEST_F(ShortForms, CommandsWithoutACheckpointUseTheLatestRun) {
   auto pr = in_project({"predict"});  // no images on stdin: loads the model and prints nothing
   EXPECT_EQ(pr.exit_code, 0) << pr.err;
   EXPECT_TRUE(contains(pr.err, "using the latest run: " + run_)) << pr.err;
+  auto ex = in_project({"export", "--format", "torchscript", "--out", tmp_->str("export-latest")});
+  ASSERT_EQ(ex.exit_code, 0) << ex.err;
+  EXPECT_TRUE(contains(ex.err, "using the latest run: " + run_)) << ex.err;
+  EXPECT_TRUE(fs::exists(tmp_->path() / "export-latest" / "model.ts"));
 }
 
 TEST_F(ShortForms, NoRunToDefaultToIsAClearError) {
-  for (const char* cmd : {"evaluate", "predict", "featuremap"}) {
-    auto r = elsewhere({cmd});
+  for (const char* cmd : {"evaluate", "predict", "featuremap", "export"}) {
+    auto r = elsewhere(std::string(cmd) == "export" ? std::vector<std::string>{cmd, "--out", tmp_->str("x")}
+                                                    : std::vector<std::string>{cmd});
     EXPECT_EQ(r.exit_code, 2) << cmd;
     EXPECT_EQ(r.err,
               "cnnkit: error: no --checkpoint given and no run found in ./runs (looked for runs/latest and run "
@@ -123,6 +130,11 @@ TEST_F(ShortForms, PositionalForms) {
   auto fm = in_project({"featuremap", run_, "--layer", "0", "--out", tmp_->str("fm")});
   ASSERT_EQ(fm.exit_code, 0) << fm.err;
   EXPECT_EQ(json::parse(fm.out)["checkpoint"], run_ + "/best.pt");
+
+  auto ex = in_project({"export", run_, "--format", "torchscript", "--out", tmp_->str("export-positional")});
+  ASSERT_EQ(ex.exit_code, 0) << ex.err;
+  EXPECT_FALSE(contains(ex.err, "using the latest run"));
+  EXPECT_TRUE(fs::exists(tmp_->path() / "export-positional" / "model.ts"));
 
   std::set<json> params;
   for (const std::vector<std::string>& args :

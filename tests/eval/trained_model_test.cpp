@@ -113,9 +113,9 @@ TEST(TrainedModel, ErrorsInTheStoredConfigAreCheckpointErrorsButOverridesAreTheU
   LoadedCheckpoint ck = read_checkpoint(path);
   EXPECT_TRUE(ck.config.source().stored);
   // A bad --set on the stored config is the user's error (exit 2) ...
-  EXPECT_THROW(with_overrides(ck.config, {"training.epochs=0"}), ConfigError);
+  EXPECT_THROW(with_overrides(ck.config, {"training.epochs=-1"}), ConfigError);
   try {
-    with_overrides(ck.config, {"training.epochs=0"});
+    with_overrides(ck.config, {"training.epochs=-1"});
   } catch (const CheckpointError&) {
     FAIL() << "an override error must not be a CheckpointError";
   } catch (const ConfigError&) {

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 
 extern char** environ;
@@ -25,10 +26,21 @@ const bool kHermeticCache = [] {
 }();
 }  // namespace
 
-namespace {
+CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text,
+                  const std::vector<std::string>& env) {
+  std::vector<std::string> all{CNNKIT_BINARY};
+  all.insert(all.end(), args.begin(), args.end());
+  return run_command(all, stdin_text, env);
+}
 
-// `program` with `args`; a program without '/' is looked up on PATH. Runs in `cwd` unless empty.
-CliResult run_process(const std::string& program, const std::vector<std::string>& args, const std::string& stdin_text,
+CliResult run_cli_in(const std::string& cwd, const std::vector<std::string>& args, const std::vector<std::string>& env,
+                     const std::string& binary) {
+  std::vector<std::string> all{binary.empty() ? std::string(CNNKIT_BINARY) : binary};
+  all.insert(all.end(), args.begin(), args.end());
+  return run_command(all, "", env, cwd);
+}
+
+CliResult run_command(const std::vector<std::string>& all, const std::string& stdin_text,
                       const std::vector<std::string>& env, const std::string& cwd) {
   int in_pipe[2], out_pipe[2], err_pipe[2];
   if (pipe(in_pipe) || pipe(out_pipe) || pipe(err_pipe)) throw std::runtime_error("pipe failed");
@@ -39,14 +51,13 @@ CliResult run_process(const std::string& program, const std::vector<std::string>
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
     for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
-    std::vector<std::string> all{program};
-    all.insert(all.end(), args.begin(), args.end());
+    std::vector<std::string> copy = all;
     std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
+    for (auto& a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
     for (const auto& e : env) putenv(strdup(e.c_str()));
     if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
-    execvp(program.c_str(), argv.data());
+    execvp(argv[0], argv.data());
     _exit(127);
   }
   close(in_pipe[0]);
@@ -97,22 +108,6 @@ CliResult run_process(const std::string& program, const std::vector<std::string>
   waitpid(pid, &status, 0);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
-}
-
-}  // namespace
-
-CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text,
-                  const std::vector<std::string>& env) {
-  return run_process(CNNKIT_BINARY, args, stdin_text, env, "");
-}
-
-CliResult run_cli_in(const std::string& cwd, const std::vector<std::string>& args, const std::vector<std::string>& env,
-                     const std::string& binary) {
-  return run_process(binary.empty() ? std::string(CNNKIT_BINARY) : binary, args, "", env, cwd);
-}
-
-CliResult run_program(const std::vector<std::string>& argv, const std::string& cwd, const std::vector<std::string>& env) {
-  return run_process(argv.at(0), {argv.begin() + 1, argv.end()}, "", env, cwd);
 }
 
 int spawn_cli(const std::vector<std::string>& args, const std::string& out_file, const std::string& err_file) {
@@ -174,6 +169,17 @@ ScopedCwd::ScopedCwd(const fs::path& dir) : previous_(fs::current_path()) { fs::
 ScopedCwd::~ScopedCwd() {
   std::error_code ec;
   fs::current_path(previous_, ec);
+}
+
+std::string binary() { return CNNKIT_BINARY; }
+
+std::vector<nlohmann::json> json_lines(const std::string& out) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty() && line[0] == '{') lines.push_back(nlohmann::json::parse(line));
+  return lines;
 }
 
 std::string source_dir() { return CNNKIT_SOURCE_DIR; }

@@ -2,6 +2,8 @@
 // temporary folders; find the shared data.
 #pragma once
 #include <filesystem>
+
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -21,9 +23,11 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin
 // installed copy.
 CliResult run_cli_in(const std::string& cwd, const std::vector<std::string>& args,
                      const std::vector<std::string>& env = {}, const std::string& binary = "");
-// Runs any program (argv[0] is looked up on PATH when it has no '/'), in `cwd` unless empty.
-CliResult run_program(const std::vector<std::string>& argv, const std::string& cwd = "",
-                      const std::vector<std::string>& env = {});
+// Runs any program (argv[0] looked up on the PATH when it has no '/'), in `cwd` unless empty,
+// e.g. {"prlimit", "--fsize=1000", binary(), ...}.
+CliResult run_command(const std::vector<std::string>& argv, const std::string& stdin_text = "",
+                      const std::vector<std::string>& env = {}, const std::string& cwd = "");
+std::string binary();  // the cnnkit binary under test
 
 // Starts `cnnkit ARGS...` in the background with stdout/stderr sent to files; returns its pid.
 int spawn_cli(const std::vector<std::string>& args, const std::string& out_file, const std::string& err_file);
@@ -58,6 +62,9 @@ class ScopedCwd {
  private:
   std::filesystem::path previous_;
 };
+
+// JSON objects, one per stdout line that holds one (other lines are skipped).
+std::vector<nlohmann::json> json_lines(const std::string& out);
 
 std::string source_dir();                // the repo root
 std::string config_path(const std::string& name);  // configs/<name>

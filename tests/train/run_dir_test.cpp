@@ -1,12 +1,14 @@
-// The run directory's lock, status file and `latest` link: what `cnnkit runs` and the commands
-// that default to the latest run rely on.
+// Run directories: unique default names, safe names, one process at a time (the lock), and
+// the status file and `latest` link that `cnnkit runs` and the commands that default to the
+// latest run rely on.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <thread>
-
-#include <unistd.h>
 
 #include "cnnkit/core/error.h"
 #include "cnnkit/train/run_dir.h"
@@ -16,33 +18,84 @@ using namespace cnnkit;
 using namespace cnnkit::test;
 namespace fs = std::filesystem;
 
-TEST(RunLock, HeldWhileTheObjectLivesAndRefusedToASecondTaker) {
+TEST(RunDir, DefaultNamesAreUniqueWithinOneSecondAndStayUnderRuns) {
   TempDir dir;
-  const std::string run = dir.str("run");
-  fs::create_directories(run);
-  EXPECT_FALSE(run_is_locked(run));
-  EXPECT_FALSE(fs::exists(run_lock_path(run))) << "testing the lock must not create it";
-  {
-    RunLock lock(run);
-    EXPECT_TRUE(run_is_locked(run));
-    EXPECT_EQ(read_file(run_lock_path(run)), std::to_string(getpid()) + "\n");
-    try {
-      RunLock second(run);
-      ADD_FAILURE() << "a second lock was granted";
-    } catch (const TrainingError& e) {
-      EXPECT_EQ(std::string(e.what()), run + ": run directory is in use (pid " + std::to_string(getpid()) +
-                                           " is training it); choose another --run-dir");
-    }
-    EXPECT_TRUE(run_is_locked(run));
-  }
-  EXPECT_FALSE(run_is_locked(run));
-  RunLock again(run);  // free again once released
-  EXPECT_TRUE(run_is_locked(run));
+  ScopedCwd in(dir.path());
+  const std::string a = create_default_run_dir("mnist"), b = create_default_run_dir("mnist");
+  EXPECT_NE(a, b);
+  EXPECT_TRUE(fs::is_directory(a));
+  EXPECT_TRUE(fs::is_directory(b));
+  const std::string evil = create_default_run_dir("../../etc/x");
+  EXPECT_EQ(evil.rfind("runs/", 0), 0u) << evil;
+  EXPECT_EQ(evil.find(".."), std::string::npos) << evil;
+  EXPECT_EQ(evil.find('/', 5), std::string::npos) << evil;
 }
 
-TEST(RunLock, ALockInAFolderThatCannotHoldItIsATrainingError) {
+TEST(RunDir, OneProcessAtATime) {
   TempDir dir;
-  EXPECT_THROW(RunLock(dir.str("missing/run")), TrainingError);
+  EXPECT_FALSE(RunDirLock::held(dir.str()));
+  {
+    RunDirLock lock(dir.str());
+    // Another process cannot take it, and is told who holds it.
+    pid_t pid = fork();
+    if (pid == 0) {
+      try {
+        RunDirLock second(dir.str());
+      } catch (const Error& e) {
+        _exit(std::string(e.what()).find("another cnnkit process (pid " + std::to_string(getppid()) + ")") !=
+                      std::string::npos
+                  ? 5
+                  : 6);
+      }
+      _exit(7);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_EQ(WEXITSTATUS(status), 5);
+    pid = fork();
+    if (pid == 0) _exit(RunDirLock::held(dir.str()) ? 1 : 0);
+    waitpid(pid, &status, 0);
+    EXPECT_EQ(WEXITSTATUS(status), 1);
+  }
+  EXPECT_FALSE(RunDirLock::held(dir.str()));
+  RunDirLock again(dir.str());  // released with its owner
+}
+
+TEST(RunDir, HoldsRunLooksForItsFiles) {
+  TempDir dir;
+  EXPECT_FALSE(holds_run(dir.str()));
+  dir.write("notes.txt", "mine");
+  EXPECT_FALSE(holds_run(dir.str()));
+  dir.write("last.pt", "x");
+  EXPECT_TRUE(holds_run(dir.str()));
+}
+
+TEST(RunDir, TheLockTestNeverCreatesTheLockFile) {
+  TempDir dir;
+  EXPECT_FALSE(RunDirLock::held(dir.str()));
+  EXPECT_FALSE(fs::exists(dir.path() / RunDirLock::kFileName)) << "testing the lock must not create it";
+  {
+    RunDirLock lock(dir.str());
+    EXPECT_TRUE(RunDirLock::held(dir.str()));  // in this process too: `cnnkit runs` in a test
+    EXPECT_EQ(read_file((dir.path() / RunDirLock::kFileName).string()), std::to_string(getpid()) + "\n");
+  }
+  EXPECT_FALSE(RunDirLock::held(dir.str()));
+}
+
+TEST(RunDir, ALockInAFolderThatCannotHoldItIsAnError) {
+  TempDir dir;
+  try {
+    RunDirLock lock(dir.str("missing/run"));
+    ADD_FAILURE() << "a lock was granted in a missing folder";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing/run/.lock: cannot create the run's lock file"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(RunDir, OverwriteClearsTheStatusFileToo) {
+  const auto& names = run_file_names();
+  EXPECT_NE(std::find(names.begin(), names.end(), kRunStatusFile), names.end());
 }
 
 TEST(RunStatus, WrittenAndReadBack) {

@@ -39,5 +39,6 @@ Command register_featuremap(CLI::App& app, const GlobalOptions& g);
 Command register_runs(CLI::App& app, const GlobalOptions& g);
 Command register_configs(CLI::App& app, const GlobalOptions& g);
 Command register_completion(CLI::App& app, const GlobalOptions& g);
+Command register_export(CLI::App& app, const GlobalOptions& g);
 
 }  // namespace cnnkit

@@ -1,6 +1,7 @@
 // cnnkit runs [DIR] [--json]: a table of the run directories in DIR (default ./runs), read from
 // the files they hold: status, epochs, best validation accuracy, test accuracy, time, speed.
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "cnnkit/core/strings.h"
@@ -77,14 +78,20 @@ Command register_runs(CLI::App& app, const GlobalOptions&) {
   };
   auto o = std::make_shared<Options>();
   auto* sub = app.add_subcommand("runs", "Compare training runs: status, epochs, accuracy, time, speed (one row per run)");
-  sub->add_option("dir", o->dir, "Folder of run directories, or one run directory")->capture_default_str();
+  auto* dir = sub->add_option("dir", o->dir, "Folder of run directories, or one run directory")->capture_default_str();
   add_json_flag(sub, o->json, "Print a JSON array of the rows on stdout");
-  return {sub, [o]() {
-            const auto rows = index_runs(o->dir);
+  return {sub, [o, dir]() {
+            // No ./runs yet is not an error: nothing has been trained here. A folder named on the
+            // command line that is not there is (index_runs throws).
+            std::error_code ec;
+            const bool none_yet = dir->count() == 0 && !std::filesystem::exists(o->dir, ec);
+            const auto rows = none_yet ? std::vector<RunRow>{} : index_runs(o->dir);
             if (o->json) {
               nlohmann::json out = nlohmann::json::array();
               for (const auto& r : rows) out.push_back(r.to_json());
               std::cout << out.dump(2) << "\n";
+            } else if (none_yet) {
+              std::cout << "no runs in ./" << kRunsDir << " yet (cnnkit train --config NAME writes them there)\n";
             } else if (rows.empty()) {
               std::cout << "no runs in " << o->dir << "\n";
             } else {

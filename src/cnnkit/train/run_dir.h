@@ -1,10 +1,13 @@
 // A run directory holds everything about one training run:
 //   config.json (resolved), summary.txt / summary.json, metrics.jsonl and metrics.csv (one row
 //   per epoch), best.pt and last.pt (checkpoints), curves.png, final.json (test metrics),
-//   status.json (running / finished / interrupted / failed, start time, wall time) and lock
-//   (held by the process that trains it).
+//   status.json (running / finished / interrupted / failed, start time, wall time).
 // Every file is written atomically and rewritten whole, so a crash leaves the previous version.
 // The files are written by the run's observers (train/observers/, viz/curves_observer.cpp).
+//
+// One process at a time: a run holds an exclusive lock on <dir>/.lock while it trains; the
+// lock file names the process (pid) for people. RunDirLock::held() is the one test of "this
+// run is being trained" (`cnnkit runs`).
 // Next to the run directories, `latest` is a symlink to the most recently started run.
 #pragma once
 #include <optional>
@@ -15,35 +18,40 @@
 
 namespace cnnkit {
 
-// runs/<config-name>-<YYYYmmdd-HHMMSS>, made unique with a suffix when it exists.
-std::string default_run_dir(const std::string& config_name);
+// Creates and returns a new run directory runs/<name>-<YYYYmmdd-HHMMSS>[-N]: the name is made
+// safe for a file name (never a path outside runs/), and a suffix makes it unique even when
+// several runs start in the same second (the folder is created atomically).
+std::string create_default_run_dir(const std::string& config_name);
+
+// True when `dir` holds files of a run (a checkpoint, metrics or a config.json).
+bool holds_run(const std::string& dir);
+
+// The files a run writes, by name (used to clear a directory for --overwrite).
+const std::vector<std::string>& run_file_names();
+
+// An exclusive lock on <dir>/.lock for the lifetime of the object (flock(2): the kernel
+// releases it when the process ends, however it ends). Throws Error naming the holder when
+// another process holds it.
+class RunDirLock {
+ public:
+  explicit RunDirLock(const std::string& dir);
+  ~RunDirLock();
+  RunDirLock(const RunDirLock&) = delete;
+  RunDirLock& operator=(const RunDirLock&) = delete;
+  // Whether some process holds the lock of `dir` now (for `cnnkit runs`). Never blocks and
+  // never creates the lock file.
+  static bool held(const std::string& dir);
+  static constexpr const char* kFileName = ".lock";
+
+ private:
+  int fd_ = -1;
+};
 
 // Column order of metrics.csv (and the keys of each JSON Lines row).
 const std::vector<std::string>& metric_columns();
 
 // Rewrites <dir>/metrics.jsonl and <dir>/metrics.csv from every row of `history`.
 void write_metrics_files(const std::string& dir, const nlohmann::json& history);
-
-// ---- The run lock: <dir>/lock, locked with flock(2) by the process that trains the run for
-// as long as it trains (the kernel releases it when the process ends, however it ends). The
-// file holds the pid, for messages.
-std::string run_lock_path(const std::string& dir);
-
-class RunLock {
- public:
-  // Takes the lock, or throws TrainingError "<dir>: run directory is in use (pid N is training it)".
-  explicit RunLock(const std::string& dir);
-  ~RunLock();
-  RunLock(const RunLock&) = delete;
-  RunLock& operator=(const RunLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
-
-// True while some process holds the run's lock: the run is being trained. This is the one
-// test of "running"; it never blocks and never creates the lock file.
-bool run_is_locked(const std::string& dir);
 
 // ---- status.json: {"status": "running" | "finished" | "interrupted" | "failed",
 //   "started": first start (ISO 8601, local time), "session_started": this process's start,

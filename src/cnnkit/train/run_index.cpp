@@ -18,7 +18,7 @@ using nlohmann::json;
 namespace {
 
 const char* const kRunFiles[] = {"config.json", kRunStatusFile, "metrics.jsonl", "final.json", "best.pt", "last.pt",
-                                 "lock"};
+                                 RunDirLock::kFileName};
 
 bool file_exists(const fs::path& p) {
   std::error_code ec;
@@ -129,7 +129,7 @@ void read_files(const fs::path& dir, RunRow& r) {
     if (!status->is_object() || !status->contains("status") || !(*status)["status"].is_string())
       throw Damage{std::string(kRunStatusFile) + " has no status"};
   }
-  const bool locked = run_is_locked(dir.string());
+  const bool locked = RunDirLock::held(dir.string());
   if (status) {
     const std::string s = (*status)["status"].get<std::string>();
     if (locked)

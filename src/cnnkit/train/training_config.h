@@ -3,7 +3,8 @@
 //   keys} (train/optimizer.h), schedule {type, ...the type's keys} (train/schedule.h),
 //   label_smoothing, grad_clip, precision fp32|bf16, channels_last, device,
 //   early_stopping {metric, patience, min_delta, restore_best_weights},
-//   reduce_on_plateau {metric, factor, patience, min_lr, min_delta}.
+//   reduce_on_plateau {metric, factor, patience, min_lr, min_delta},
+//   init_weights null | {path, partial} ("FILE" is short for {"path": "FILE"}).
 // A policy that is off resolves to {"enabled": false}; `true` means its documented defaults.
 #pragma once
 #include <cstdint>
@@ -32,6 +33,12 @@ struct PlateauConfig : MonitorConfig {
   double min_lr = 1e-6;
 };
 
+// Weights a fresh run starts from (model/init_weights.h): a PyTorch state dict or a checkpoint.
+struct InitWeightsConfig {
+  std::string path;      // "" = none
+  bool partial = false;  // load the tensors that fit, report the rest
+};
+
 struct TrainingConfig {
   int epochs = 10;
   int batch_size = 128;
@@ -46,6 +53,7 @@ struct TrainingConfig {
   bool channels_last = true;
   EarlyStoppingConfig early_stopping;
   PlateauConfig reduce_on_plateau;
+  InitWeightsConfig init_weights;
 
   double lr() const { return optimizer.at("lr").get<double>(); }
   bool bf16() const { return precision == "bf16"; }

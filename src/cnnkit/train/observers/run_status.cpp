@@ -1,7 +1,7 @@
 // The run's state for `cnnkit runs` and for the commands that default to the latest run:
-// takes the run lock (train/run_dir.h) before anything is written and holds it while the run
-// trains; keeps status.json current (running -> finished | interrupted | failed); points the
-// `latest` link next to the run at it.
+// keeps status.json current (running -> finished | interrupted | failed) and points the
+// `latest` link next to the run at it. "Running" itself is the run lock (RunDirLock, taken by
+// train_model before any observer runs), not this file.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -31,7 +31,6 @@ class RunStatus : public TrainingObserver {
   }
 
   void on_train_begin(TrainingRun& run) override {
-    lock_ = std::make_unique<RunLock>(run.run_dir);
     dir_ = run.run_dir;
     session_start_ = std::chrono::steady_clock::now();
     nlohmann::json previous = nlohmann::json::object();
@@ -77,13 +76,12 @@ class RunStatus : public TrainingObserver {
   }
 
   int exceptions_at_start_;
-  std::unique_ptr<RunLock> lock_;
   std::string dir_;
   nlohmann::json status_;
   std::chrono::steady_clock::time_point session_start_;
 };
 
-// First of all: the lock is taken before any other observer writes into the run directory.
+// First of all, so that status.json says "running" before the other observers write.
 ObserverRegistrar registrar("run_status", 5, [](const TrainingRun&) { return std::make_unique<RunStatus>(); });
 
 }  // namespace
