@@ -212,6 +212,10 @@ TEST_F(ShortForms, ConfigsListsNamesWithTheirDescription) {
   ASSERT_GE(list.size(), 1u);
   EXPECT_EQ(list[0]["name"], "tiny");
   EXPECT_EQ(list[0]["description"], "A tiny fixture model. Not in the one-line listing.");
+  // Nothing to list (no ./configs; the build tree has no installed configs): where it looked.
+  auto none = elsewhere({"configs"});
+  EXPECT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_EQ(none.out.rfind("no configs found (looked in ./configs, ", 0), 0u) << none.out;
 }
 
 TEST_F(ShortForms, RunsShowsTheFinishedRun) {

@@ -34,7 +34,7 @@ int run_configs(bool json) {
     return 0;
   }
   std::vector<std::string> looked;
-  for (const auto& d : dirs) looked.push_back(d.string());
+  for (const auto& d : dirs) looked.push_back(d.is_relative() ? "./" + d.string() : d.string());
   if (configs.empty()) {
     std::cout << "no configs found (looked in " << join(looked, ", ") << ")\n";
     return 0;
