@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds cnnkit against a CUDA LibTorch and checks it on the GPU: train one MNIST epoch,
-# evaluate, featuremap, bench, and compare evaluation on CPU and CUDA within tolerance.
+# evaluate, featuremap, bench, and compare evaluation on CPU and CUDA within tolerance; then
+# data-parallel: one MNIST epoch on 2 processes sharing the GPU (Gloo over CUDA tensors, as NCCL
+# refuses two ranks on one device) and the 1-vs-2-process bench.
 #
 #   scripts/gpu-check.sh --prepare        on a dev machine: copy the header-only dependencies
 #                                          (CLI11, nlohmann_json, spdlog, fmt) and MNIST into .gpu/
@@ -67,6 +69,10 @@ cmake --install build-cuda --prefix "$out/prefix" >>"$log" 2>&1
 "$ck" runs "$out" --json > "$out/runs.json"
 "$ck" --device cuda bench --config configs/cifar.json --no-data --json > "$out/bench-cifar-cuda.json"
 "$ck" --device cuda bench --config configs/cifar.json --no-data --json --set training.precision=fp32 > "$out/bench-cifar-cuda-fp32.json"
+# Data-parallel on one GPU: both ranks on cuda:0 (--nproc 2), then 1 process against 2.
+"$ck" --device cuda train --config configs/mnist.json --data-root "$data" --run-dir "$out/run-nproc2" \
+  --set training.epochs=1 --nproc 2 --json > "$out/train-nproc2.jsonl"
+"$ck" --device cuda bench --config configs/cifar.json --nproc 2 --rounds 3 --json > "$out/bench-nproc2.json"
 python3 - "$out" "$fm" <<'PY'
 import json, sys
 out, fm = sys.argv[1], sys.argv[2]
@@ -86,6 +92,10 @@ report = {
   "bench_cifar_bf16": {k: b16[k] for k in ("train", "inference", "matmul", "matmul_bf16") if k in b16},
   "bench_cifar_fp32": {k: b32[k] for k in ("train", "inference", "matmul") if k in b32},
 }
+final2 = json.load(open(f"{out}/run-nproc2/final.json"))
+bench2 = json.load(open(f"{out}/bench-nproc2.json"))
+report["nproc2"] = {"test_accuracy": final2["test"]["accuracy"], "distributed": final2["distributed"],
+                    "bench": {k: bench2[k] for k in ("one_process", "data_parallel", "speedup", "distributed")}}
 json.dump(report, open(f"{out}/gpu-check.json", "w"), indent=2)
 print(json.dumps(report, indent=2))
 sys.exit(0 if report["cpu_cuda_agree"] else 1)

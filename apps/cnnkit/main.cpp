@@ -56,9 +56,10 @@ int run(int argc, char** argv) {
   app.get_formatter()->column_width(34);
 
   GlobalOptions g;
-  auto* device_opt = app.add_option("--device", g.device, "Compute device: auto|cpu|cuda|cuda:N (beats the config)")
-                         ->capture_default_str();
-  app.add_option("--threads", g.threads, "CPU threads; 0 = all physical cores")->capture_default_str();
+  g.argv.assign(argv, argv + argc);
+  auto* device_opt =
+      app.add_option("--device", g.device, "Compute device: auto|cpu|cuda|cuda:N (beats the config)")->capture_default_str();
+  app.add_option("--threads", g.threads, "CPU threads; 0 = all physical cores (divided among data-parallel processes)")->capture_default_str();
   app.add_option("--log-level", g.log_level, "trace|debug|info|warn|error|off")->capture_default_str();
   app.add_flag("-q,--quiet", g.quiet, "Only warnings and errors on stderr; no progress");
 
@@ -82,17 +83,25 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
+// Data-parallel ranks other than 0 name themselves (DistributedError messages already do),
+// and leave the report of an interrupt (exit 130) to rank 0.
+int report(const std::string& message, int code) {
+  const int rank = cnnkit::log_rank();
+  if (rank > 0 && code == 130) return code;
+  const std::string me = "rank " + std::to_string(rank) + ": ";
+  const bool named = rank == 0 || message.rfind(me, 0) == 0;
+  std::cerr << "cnnkit: error: " << (named ? "" : me) << first_line(message) << "\n";
+  return code;
+}
+
 int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const cnnkit::Error& e) {
-    std::cerr << "cnnkit: error: " << first_line(e.what()) << "\n";
-    return e.exit_code();
+    return report(e.what(), e.exit_code());
   } catch (const c10::Error& e) {
-    std::cerr << "cnnkit: error: " << first_line(e.what_without_backtrace()) << "\n";
-    return 1;
+    return report(e.what_without_backtrace(), 1);
   } catch (const std::exception& e) {
-    std::cerr << "cnnkit: error: " << first_line(e.what()) << "\n";
-    return 1;
+    return report(e.what(), 1);
   }
 }

@@ -1,10 +1,15 @@
 #include "options.h"
 
 #include <spdlog/spdlog.h>
+#include <torch/cuda.h>
+
+#include <algorithm>
+#include <cstdio>
 
 #include "cnnkit/config/config_lookup.h"
 #include "cnnkit/core/device.h"
 #include "cnnkit/core/error.h"
+#include "cnnkit/dist/local_launcher.h"
 #include "cnnkit/train/run_dir.h"
 
 namespace cnnkit {
@@ -52,13 +57,36 @@ std::string default_checkpoint_or_latest(const std::string& given, const std::st
                    "give " + option + " FILE|RUN_DIR, or train one first: cnnkit train --config NAME");
 }
 
-c10::Device choose_device(const GlobalOptions& g, const Config* config) {
+CLI::Option* add_nproc_option(CLI::App* sub, int& nproc, const std::string& what) {
+  return sub->add_option("--nproc", nproc, what)->capture_default_str()->check(CLI::Range(1, 1024));
+}
+
+int launch_local_workers(int nproc, const GlobalOptions& g) {
+  dist::LocalLaunchOptions lo;
+  lo.nproc = nproc;
+  lo.args = g.argv;
+  const auto result = dist::run_local_workers(lo);
+  if (result.exit_code != 0 && result.exit_code != 130 && result.first_failed_rank >= 0) {
+    const int status = result.workers[static_cast<std::size_t>(result.first_failed_rank)].status;
+    const std::string how = status > 128 ? " (killed by signal " + std::to_string(status - 128) + ")" : "";
+    std::fprintf(stderr, "cnnkit: --nproc %d: rank %d ended with exit status %d%s; the other ranks were stopped\n",
+                 nproc, result.first_failed_rank, status, how.c_str());
+  }
+  return result.exit_code;
+}
+
+c10::Device choose_device(const GlobalOptions& g, const Config* config, int local_rank) {
   std::string spec = "auto";
   if (g.device_given)
     spec = g.device;
   else if (config && config->has_section("training"))
     spec = config->resolved()["training"].value("device", "auto");
-  return resolve_device(spec);
+  c10::Device device = resolve_device(spec);
+  if (local_rank > 0 && device.is_cuda() && (spec == "auto" || spec == "cuda")) {
+    const int gpus = static_cast<int>(torch::cuda::device_count());
+    device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(local_rank % std::max(1, gpus)));
+  }
+  return device;
 }
 
 }  // namespace cnnkit

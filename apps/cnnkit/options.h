@@ -41,9 +41,17 @@ constexpr const char* kRunsDir = "runs";
 // trained model calls it (evaluate, predict, featuremap, export).
 std::string default_checkpoint_or_latest(const std::string& given, const std::string& option = "--checkpoint");
 
+// --nproc N: data-parallel processes on this machine; `what` says what they do.
+CLI::Option* add_nproc_option(CLI::App* sub, int& nproc, const std::string& what);
+// Starts `nproc` workers of this very command line on this machine (dist::run_local_workers:
+// each finds its rank in the environment), reports the first that failed on stderr, and returns
+// their outcome as the exit code (130 when interrupted).
+int launch_local_workers(int nproc, const GlobalOptions& g);
+
 // The device of every command: --device when given, else training.device of the config file
 // the user gave (--config, or the resumed run's config for train --resume; never the config
-// stored in a checkpoint that is only being used), else "auto".
-c10::Device choose_device(const GlobalOptions& g, const Config* config);
+// stored in a checkpoint that is only being used), else "auto". `local_rank`: a data-parallel
+// rank's place on its machine; "auto" and "cuda" then mean GPU local_rank (modulo the GPUs).
+c10::Device choose_device(const GlobalOptions& g, const Config* config, int local_rank = 0);
 
 }  // namespace cnnkit

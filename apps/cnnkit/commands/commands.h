@@ -17,6 +17,7 @@ struct GlobalOptions {
   std::string log_level = "info";
   bool quiet = false;
   bool device_given = false;  // --device was on the command line (it beats the config)
+  std::vector<std::string> argv;  // the command line as given (train --nproc restarts it N times)
 };
 
 using CommandRunner = std::function<int()>;

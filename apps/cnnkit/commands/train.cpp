@@ -1,9 +1,15 @@
 // cnnkit train --config FILE [--set k=v]... [--run-dir DIR] [--resume RUN_DIR|CKPT]
 //              [--data-root DIR] [--json] [--print-config] [--target-accuracy X]
+//              [--nproc N] [--dist-backend auto|gloo|nccl] [--dist-timeout S]
+// Data-parallel: `--nproc N` starts N workers of this same command line on this machine; under
+// torchrun, Slurm or mpirun each process finds its rank in the environment (dist/launch_env.h).
 #include <cstdio>
 #include <iostream>
 
 #include "cnnkit/core/error.h"
+#include "cnnkit/core/logging.h"
+#include "cnnkit/core/threads.h"
+#include "cnnkit/dist/launch_env.h"
 #include "cnnkit/model/checkpoint.h"
 #include "cnnkit/train/observers/json_events.h"
 #include "cnnkit/train/trainer.h"
@@ -25,6 +31,9 @@ struct TrainCliOptions {
   std::string init_weights;
   bool init_weights_partial = false;
   double target_accuracy = -1;
+  int nproc = 1;
+  std::string dist_backend = "auto";
+  double dist_timeout = 60;
 };
 
 // --init-weights FILE [--init-weights-partial] is training.init_weights, so config.json and
@@ -62,6 +71,9 @@ int run_train(const TrainCliOptions& o, const GlobalOptions& g) {
     throw UsageError("--target-accuracy " + std::to_string(o.target_accuracy) +
                      ": expected a fraction between 0 and 1, e.g. 0.99");
   }
+  // A --nproc worker, a rank of torchrun/Slurm/mpirun, or one plain process.
+  const dist::LaunchInfo launch = dist::detect_launch(dist::current_environment());
+  const bool launcher = o.nproc > 1 && launch.launcher != dist::Launcher::kNproc;
   std::optional<LoadedCheckpoint> resume;
   Config config;
   if (!o.resume.empty()) {
@@ -78,19 +90,30 @@ int run_train(const TrainCliOptions& o, const GlobalOptions& g) {
     config = load_config(o.config, with_init_weights(o));
   }
   if (o.print_config) {
-    std::cout << config.resolved().dump(2) << "\n";
+    if (launch.is_root()) std::cout << config.resolved().dump(2) << "\n";
     return 0;
+  }
+  if (launcher) return launch_local_workers(o.nproc, g);  // the config (or checkpoint) was checked above, once
+  if (launch.distributed()) {
+    set_log_rank(launch.rank);
+    if (g.threads <= 0) configure_threads(0, launch.local_world_size);  // the cores shared on this machine
   }
   TrainOptions opts;
   opts.run_dir = o.run_dir;
   opts.overwrite = o.overwrite;
   opts.data.data_root = o.data_root;
   opts.resume = resume ? &*resume : nullptr;
-  if (o.json) opts.observers.push_back(std::make_unique<JsonEventsObserver>(std::cout));
-  TrainResult r = train_model(config, std::move(opts), choose_device(g, &config));
-  print_result(r, o.json);
+  opts.launch = launch;
+  opts.dist.backend = o.dist_backend;
+  opts.dist.timeout = opts.dist.rendezvous_timeout =
+      std::chrono::milliseconds(static_cast<std::int64_t>(o.dist_timeout * 1000));
+  if (o.json && launch.is_root()) opts.observers.push_back(std::make_unique<JsonEventsObserver>(std::cout));
+  TrainResult r = train_model(config, std::move(opts), choose_device(g, &config, launch.local_rank));
   const double acc = r.test["accuracy"].get<double>();
-  if (o.target_accuracy >= 0 && acc < o.target_accuracy) {
+  const bool missed = o.target_accuracy >= 0 && acc < o.target_accuracy;
+  if (!launch.is_root()) return missed ? 3 : 0;  // rank 0 reports; every rank gives the outcome
+  print_result(r, o.json);
+  if (missed) {
     std::fprintf(stderr, "cnnkit: test accuracy %.4f is below the target %.4f\n", acc, o.target_accuracy);
     return 3;
   }
@@ -118,6 +141,19 @@ Command register_train(CLI::App& app, const GlobalOptions& g) {
   sub->add_flag("--print-config", o->print_config, "Print the fully resolved config and exit");
   sub->add_option("--target-accuracy", o->target_accuracy,
                   "Exit with code 3 when the final test accuracy (0..1) is below this");
+  add_nproc_option(sub, o->nproc,
+                   "Data-parallel: train on N processes of this machine (training.batch_size is the global "
+                   "batch, split among them); torchrun, srun and mpirun launches need no option");
+  sub->add_option("--dist-backend", o->dist_backend,
+                  "Data-parallel communication: auto (NCCL for one GPU per process when built in, else Gloo), "
+                  "gloo or nccl")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "gloo", "nccl"}));
+  sub->add_option("--dist-timeout", o->dist_timeout,
+                  "Data-parallel: seconds to wait for the other processes (rendezvous, and each collective) "
+                  "before failing with a message naming them")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 86400.0));
   return {sub, [o, &g]() { return run_train(*o, g); }};
 }
 

@@ -24,8 +24,10 @@ EvalResult evaluate(Model& model, const ImageSet& set, const BatchPipeline& pipe
   auto top5 = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(device));
   auto confusion = torch::zeros({k * k}, torch::TensorOptions().dtype(torch::kInt64).device(device));
   at::Generator gen = at::detail::createCPUGenerator(0);
-  for (std::int64_t start = 0; start < set.size(); start += options.batch_size) {
-    std::int64_t end = std::min(set.size(), start + options.batch_size);
+  const std::int64_t first = set.size() * options.part / options.parts;
+  const std::int64_t last = set.size() * (options.part + 1) / options.parts;
+  for (std::int64_t start = first; start < last; start += options.batch_size) {
+    std::int64_t end = std::min(last, start + options.batch_size);
     auto idx = torch::arange(start, end, torch::kInt64);
     auto x = pipeline.batch(set, idx, false, gen);
     auto y = set.labels.index_select(0, idx).to(device);
@@ -39,6 +41,7 @@ EvalResult evaluate(Model& model, const ImageSet& set, const BatchPipeline& pipe
     top5 += topk.eq(y.unsqueeze(1)).any(1).sum();
     confusion.index_add_(0, y * k + pred, torch::ones_like(y));
   }
+  if (options.sum_across) options.sum_across({loss_sum, top1, top5, confusion});
   if (was_training) model.net->train();
   double n = static_cast<double>(std::max<std::int64_t>(1, r.count));
   r.loss = loss_sum.item<double>() / n;

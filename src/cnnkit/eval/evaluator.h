@@ -1,6 +1,7 @@
 // Evaluation of a classifier on one split: loss, top-1 / top-5 accuracy, confusion matrix and
 // per-class precision / recall / F1. Runs in inference mode on the model's device.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,13 @@ struct EvalOptions {
   int batch_size = kDefaultEvalBatchSize;
   bool channels_last = false;
   bool bf16 = false;  // autocast (CPU bf16 / CUDA bf16)
+  // Data-parallel evaluation: this process evaluates part `part` of `parts` contiguous parts of
+  // the split (images [part*N/parts, (part+1)*N/parts)), and `sum_across` adds the sums of every
+  // process in place (loss, top-1, top-5, confusion matrix: float64 and int64 tensors on the
+  // device), so every image counts exactly once and every process gets the whole split's result.
+  int part = 0;
+  int parts = 1;
+  std::function<void(const std::vector<torch::Tensor>&)> sum_across;
 };
 
 struct EvalResult {

@@ -61,6 +61,7 @@ CheckpointData TrainingRun::checkpoint_data() const {
              {"train_state", state.to_json()},
              {"history", history},
              {"metrics", history.empty() ? nlohmann::json() : history.back()},
+             {"distributed", distributed},
              {"cnnkit_version", CNNKIT_VERSION}};
   // The data folder as the config names it and as it was found, so that the run can be
   // evaluated from any working directory (data/dataset.h: TrainedDataRoot).

@@ -39,6 +39,9 @@ struct TrainingRun {
   bool stop_requested = false;
   bool early_stopped = false;
   int restored_epoch = 0;  // > 0: the weights were restored to this epoch's at the end
+  // How the run is launched: world size, backend, global batch, ... (DataParallel::describe);
+  // recorded in checkpoints and final.json.
+  nlohmann::json distributed = nlohmann::json::object();
   // Tensors that observers keep across a resume (stored in checkpoints under these names).
   std::map<std::string, torch::Tensor> observer_tensors;
 
