@@ -42,7 +42,7 @@ if [ ! -f /usr/include/CLI/CLI.hpp ] || [ ! -f /usr/include/nlohmann/json.hpp ] 
   [ -d "$gpu/include" ] || { say "header-only dependencies missing: run scripts/gpu-check.sh --prepare and carry .gpu"; exit 1; }
   third=(-DCNNKIT_THIRD_PARTY_INCLUDE="$gpu/include")
 fi
-say "LibTorch: $prefix; OpenCV: $opencv"
+say "LibTorch: $prefix; OpenCV: $opencv (CMake picks C++17 or C++20 for this LibTorch: see build log)"
 t0=$(date +%s)
 cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" -DCNNKIT_BUILD_TESTS=OFF \
   -DCNNKIT_WITH_OPENCV=$opencv "${third[@]}" >>"$log" 2>&1
@@ -63,6 +63,10 @@ if [ "$opencv" = ON ]; then
 else
   fm="skipped: built without OpenCV"
 fi
+# The installed layout and the run index work with this LibTorch too.
+cmake --install build-cuda --prefix "$out/prefix" >>"$log" 2>&1
+(cd "$out" && "$out/prefix/bin/cnnkit" summary mnist --json > "$out/installed-summary.json")
+"$ck" runs "$out" --json > "$out/runs.json"
 "$ck" --device cuda bench --config configs/cifar.json --no-data --json > "$out/bench-cifar-cuda.json"
 "$ck" --device cuda bench --config configs/cifar.json --no-data --json --set training.precision=fp32 > "$out/bench-cifar-cuda-fp32.json"
 # Data-parallel on one GPU: both ranks on cuda:0 (--nproc 2), then 1 process against 2.
@@ -75,7 +79,11 @@ out, fm = sys.argv[1], sys.argv[2]
 cuda = json.load(open(f"{out}/eval-cuda.json")); cpu = json.load(open(f"{out}/eval-cpu.json"))
 lines = [json.loads(l) for l in open(f"{out}/train.jsonl") if l.strip()]
 b16 = json.load(open(f"{out}/bench-cifar-cuda.json")); b32 = json.load(open(f"{out}/bench-cifar-cuda-fp32.json"))
+info = json.load(open(f"{out}/info.json")); runs = json.load(open(f"{out}/runs.json"))
 report = {
+  "libtorch": info["libtorch_version"],
+  "installed_summary_params": json.load(open(f"{out}/installed-summary.json"))["total_params"],
+  "runs": [(r["name"], r["status"]) for r in runs],
   "train_epoch_seconds": lines[0]["seconds"], "train_images_per_second": lines[0]["images_per_second"],
   "test_accuracy_cuda": cuda["accuracy"], "test_accuracy_cpu": cpu["accuracy"],
   "loss_cuda": cuda["loss"], "loss_cpu": cpu["loss"], "loss_abs_diff": abs(cuda["loss"] - cpu["loss"]),

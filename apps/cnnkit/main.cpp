@@ -21,6 +21,7 @@
 #include "cnnkit/core/strings.h"
 #include "cnnkit/core/threads.h"
 #include "cnnkit/core/terminal.h"
+#include "command_check.h"
 #include "commands/commands.h"
 
 namespace {
@@ -74,9 +75,9 @@ std::string plain_parse_error(const std::string& message) {
 
 // Every command, in the order --help lists them.
 const cnnkit::CommandRegistration kCommands[] = {
-    cnnkit::register_summary, cnnkit::register_info, cnnkit::register_train, cnnkit::register_evaluate,
-    cnnkit::register_predict, cnnkit::register_data, cnnkit::register_bench, cnnkit::register_featuremap,
-    cnnkit::register_export,
+    cnnkit::register_summary, cnnkit::register_info, cnnkit::register_train,   cnnkit::register_evaluate,
+    cnnkit::register_predict, cnnkit::register_data, cnnkit::register_bench,   cnnkit::register_featuremap,
+    cnnkit::register_export,  cnnkit::register_runs, cnnkit::register_configs, cnnkit::register_completion,
 };
 
 int run(int argc, char** argv) {
@@ -105,6 +106,7 @@ int run(int argc, char** argv) {
   std::vector<Command> commands;
   for (CommandRegistration add : kCommands) commands.push_back(add(app, g));
 
+  check_command_name(app, argc, argv);  // "unknown command 'trian' (did you mean 'train'?)"
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -98,8 +99,15 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin
   return run_command(all, stdin_text, env);
 }
 
+CliResult run_cli_in(const std::string& cwd, const std::vector<std::string>& args, const std::vector<std::string>& env,
+                     const std::string& binary) {
+  std::vector<std::string> all{binary.empty() ? std::string(CNNKIT_BINARY) : binary};
+  all.insert(all.end(), args.begin(), args.end());
+  return run_command(all, "", env, cwd);
+}
+
 CliResult run_command(const std::vector<std::string>& all, const std::string& stdin_text,
-                      const std::vector<std::string>& env) {
+                      const std::vector<std::string>& env, const std::string& cwd) {
   int in_pipe[2], out_pipe[2], err_pipe[2];
   if (pipe(in_pipe) || pipe(out_pipe) || pipe(err_pipe)) throw std::runtime_error("pipe failed");
   pid_t pid = fork();
@@ -114,6 +122,7 @@ CliResult run_command(const std::vector<std::string>& all, const std::string& st
     for (auto& a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
     set_child_env(env);
+    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
     execvp(argv[0], argv.data());
     _exit(127);
   }
@@ -219,6 +228,13 @@ std::string TempDir::write(const std::string& name, const std::string& text) con
   fs::create_directories(p.parent_path());
   std::ofstream(p, std::ios::binary) << text;
   return p.string();
+}
+
+ScopedCwd::ScopedCwd(const fs::path& dir) : previous_(fs::current_path()) { fs::current_path(dir); }
+
+ScopedCwd::~ScopedCwd() {
+  std::error_code ec;
+  fs::current_path(previous_, ec);
 }
 
 std::string binary() { return CNNKIT_BINARY; }

@@ -37,6 +37,9 @@ Command register_predict(CLI::App& app, const GlobalOptions& g);
 Command register_data(CLI::App& app, const GlobalOptions& g);
 Command register_bench(CLI::App& app, const GlobalOptions& g);
 Command register_featuremap(CLI::App& app, const GlobalOptions& g);
+Command register_runs(CLI::App& app, const GlobalOptions& g);
+Command register_configs(CLI::App& app, const GlobalOptions& g);
+Command register_completion(CLI::App& app, const GlobalOptions& g);
 Command register_export(CLI::App& app, const GlobalOptions& g);
 
 }  // namespace cnnkit

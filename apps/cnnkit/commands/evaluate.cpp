@@ -1,5 +1,5 @@
-// cnnkit evaluate --checkpoint FILE|RUN_DIR [--config FILE] [--split test|validation|train]
-//                 [--json] [--confusion-png FILE] [--normalize]
+// cnnkit evaluate [[--checkpoint] FILE|RUN_DIR] [--config FILE] [--split test|validation|train]
+//                 [--json] [--confusion-png FILE] [--normalize]   (no checkpoint: the latest run in ./runs)
 #include <cstdio>
 #include <iostream>
 
@@ -54,12 +54,13 @@ void check_fits(const ImageSet& set, const Model& model, const std::vector<std::
 }
 
 int run_evaluate(const EvaluateOptions& o, const GlobalOptions& g) {
-  TrainedModel t = load_trained_model(o.checkpoint, "best.pt");
+  TrainedModel t = load_trained_model(default_checkpoint_or_latest(o.checkpoint), "best.pt");
   const Config data_config = o.config.empty() ? with_overrides(t.config, o.sets) : load_config(o.config, o.sets);
   const c10::Device device = choose_device(g, o.config.empty() ? nullptr : &data_config);
   t.model.net->to(device);
   DataLoadOptions load;
   load.data_root = o.data_root;
+  if (o.config.empty()) load.trained_root = trained_data_root(t.checkpoint);  // works from any directory
   load.need_train = o.split == "train" || o.split == "validation";
   load.need_test = o.split == "test";
   Datasets data = load_datasets(data_config, load);
@@ -99,7 +100,7 @@ int run_evaluate(const EvaluateOptions& o, const GlobalOptions& g) {
 Command register_evaluate(CLI::App& app, const GlobalOptions& g) {
   auto o = std::make_shared<EvaluateOptions>();
   auto* sub = app.add_subcommand("evaluate", "Evaluate a trained model: loss, accuracy, per-class figures, confusion");
-  add_checkpoint_option(sub, o->checkpoint)->required();
+  add_checkpoint_option(sub, o->checkpoint, "best.pt", /*positional=*/true);
   add_config_option(sub, o->config, ": evaluate on this config's data instead of the checkpoint's");
   add_set_option(sub, o->sets);
   add_data_root_option(sub, o->data_root);

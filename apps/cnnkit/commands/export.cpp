@@ -1,5 +1,5 @@
-// cnnkit export --checkpoint FILE|RUN_DIR --out DIR [--format torchscript|pytorch|onnx|all ...]
-//               [--raw] [--opset N]
+// cnnkit export [[--checkpoint] FILE|RUN_DIR] --out DIR [--format torchscript|pytorch|onnx|all ...]
+//               [--raw] [--opset N]        (no checkpoint: the latest run in ./runs)
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -27,7 +27,7 @@ Command register_export(CLI::App& app, const GlobalOptions&) {
   auto o = std::make_shared<ExportOptions>();
   auto* sub = app.add_subcommand(
       "export", "Write a trained model for use without cnnkit (TorchScript, PyTorch, ONNX); a JSON manifest on stdout");
-  add_checkpoint_option(sub, o->checkpoint)->required();
+  add_checkpoint_option(sub, o->checkpoint, "best.pt", /*positional=*/true);
   sub->add_option("-o,--out", o->out, "Output folder (created when missing)")->required();
   sub->add_option("-f,--format", o->formats,
                   "Format(s): " + join(export_format_names(), "|") +
@@ -37,7 +37,7 @@ Command register_export(CLI::App& app, const GlobalOptions&) {
   sub->add_flag("--raw", o->raw, "Leave normalisation out of model.ts/model.onnx: they take normalised input");
   sub->add_option("--opset", o->opset, "ONNX opset version")->capture_default_str();
   return {sub, [o]() {
-            TrainedModel trained = load_trained_model(o->checkpoint, "best.pt");
+            TrainedModel trained = load_trained_model(default_checkpoint_or_latest(o->checkpoint), "best.pt");
             ExportRequest request;
             request.out_dir = o->out;
             request.formats = o->formats;

@@ -1,4 +1,5 @@
-// cnnkit predict --checkpoint FILE|RUN_DIR [IMAGE...] [--json]   (paths from stdin when none)
+// cnnkit predict [[--checkpoint] FILE|RUN_DIR] [IMAGE...] [--json]   (paths from stdin when none;
+//                no checkpoint: the latest run in ./runs)
 // On a terminal: a table (image, class, probability, the next classes). With --json, or when
 // stdout is not a terminal (a pipe, a file): one JSON line per image, for scripts.
 #include <unistd.h>
@@ -66,7 +67,8 @@ void print_table(const std::vector<nlohmann::json>& results, bool header) {
 }
 
 int run_predict(const PredictOptions& o, const GlobalOptions& g) {
-  Predictor predictor(load_trained_model(o.checkpoint, "best.pt"), choose_device(g, nullptr), o.top_k);
+  Predictor predictor(load_trained_model(default_checkpoint_or_latest(o.checkpoint), "best.pt"),
+                      choose_device(g, nullptr), o.top_k);
   const bool json = o.json || ::isatty(STDOUT_FILENO) != 1;
   int failures = 0;
   bool first = true;
@@ -111,7 +113,7 @@ Command register_predict(CLI::App& app, const GlobalOptions& g) {
   auto o = std::make_shared<PredictOptions>();
   auto* sub = app.add_subcommand(
       "predict", "Classify image files: a table on a terminal, one JSON line per image with --json or when piped");
-  add_checkpoint_option(sub, o->checkpoint)->required();
+  add_checkpoint_option(sub, o->checkpoint);
   sub->add_option("images", o->images, "Image files; when none are given, paths are read from stdin, one per line");
   sub->add_option("-k,--top-k", o->top_k, "How many classes to list per image")->capture_default_str()->check(CLI::PositiveNumber);
   add_batch_size_option(sub, o->batch_size, "Images per forward pass");

@@ -69,4 +69,12 @@ TrainedModel load_trained_model(const std::string& checkpoint_or_run_dir, const 
   return t;
 }
 
+std::optional<TrainedDataRoot> trained_data_root(const LoadedCheckpoint& ck) {
+  const auto it = ck.meta.find("data_root");
+  if (it == ck.meta.end() || !it->is_object()) return std::nullopt;
+  const auto config = it->find("config"), resolved = it->find("resolved");
+  if (config == it->end() || resolved == it->end() || !config->is_string() || !resolved->is_string()) return std::nullopt;
+  return TrainedDataRoot{config->get<std::string>(), resolved->get<std::string>()};
+}
+
 }  // namespace cnnkit

@@ -40,4 +40,8 @@ TrainedModel load_trained_model(const std::string& checkpoint_or_run_dir, const 
 Normalization checkpoint_normalization(const LoadedCheckpoint& ck, const Model& model);
 std::vector<std::string> checkpoint_class_names(const LoadedCheckpoint& ck, const Model& model);
 
+// The data folder the run was trained on (meta "data_root"), for loading the run's own data
+// from any working directory (DataLoadOptions::trained_root); nullopt for older checkpoints.
+std::optional<TrainedDataRoot> trained_data_root(const LoadedCheckpoint& ck);
+
 }  // namespace cnnkit

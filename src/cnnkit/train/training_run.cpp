@@ -63,6 +63,10 @@ CheckpointData TrainingRun::checkpoint_data() const {
              {"metrics", history.empty() ? nlohmann::json() : history.back()},
              {"distributed", distributed},
              {"cnnkit_version", CNNKIT_VERSION}};
+  // The data folder as the config names it and as it was found, so that the run can be
+  // evaluated from any working directory (data/dataset.h: TrainedDataRoot).
+  if (config.has_section("data") && data.description.contains("root"))
+    cd.meta["data_root"] = {{"config", config.resolved()["data"].value("root", "")}, {"resolved", data.description["root"]}};
   cd.tensors["generator"] = gen.get_state();
   cd.tensors["torch_cpu_rng"] = at::detail::getDefaultCPUGenerator().get_state();
   if (state.partial.batch > 0 && state.partial.perm.defined()) cd.tensors["perm"] = state.partial.perm;

@@ -51,6 +51,7 @@ struct Side {
   Normalization norm;
   std::string norm_from;
   std::vector<std::string> class_names;  // the checkpoint's, or the data's for an untrained model
+  std::optional<TrainedDataRoot> trained_root;  // the run's data folder, when `config` is the run's
 };
 
 std::uint64_t training_seed(const Config& config) { return TrainingConfig::from(config).seed; }
@@ -65,6 +66,7 @@ Side checkpoint_side(const std::string& spec, const std::optional<Config>& user,
   s.norm = t.normalization;
   s.norm_from = "checkpoint";
   s.class_names = t.class_names;
+  if (!user) s.trained_root = trained_data_root(t.checkpoint);
   return s;
 }
 
@@ -174,6 +176,7 @@ std::vector<Input> load_inputs(const FeaturemapOptions& o, std::vector<Side>& si
   load.data_root = o.data_root;
   load.need_train = false;
   load.need_test = true;
+  load.trained_root = with_data->trained_root;
   Datasets data = load_datasets(data_config, load);
   for (auto& s : sides)
     if (s.class_names.empty()) s.class_names = data.class_names;
