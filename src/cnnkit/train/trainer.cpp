@@ -19,22 +19,46 @@ std::string choose_run_dir(const TrainOptions& o, const Config& config) {
   return default_run_dir(config.name());
 }
 
-EvalResult final_test(TrainingRun& run) {
-  EvalOptions eo;
-  eo.batch_size = run.tc.eval_batch_size;
-  eo.channels_last = run.tc.channels_last;
-  eo.bf16 = run.tc.bf16();
-  return evaluate(run.model, run.data.test, *run.pipeline, run.device, run.data.class_names, eo);
+// The final test: the run's default weights (the EMA when training.ema reports it), with TTA
+// when the config asks for it; the other weight sets' plain figures beside them.
+EvalResult final_test(TrainingRun& run, nlohmann::json& other_weights) {
+  const EvalResult test = run.evaluate_weights(run.default_weights, run.data.test, /*tta=*/true);
+  std::vector<std::string> others;
+  if (run.default_weights != kRawWeights) others.push_back(kRawWeights);
+  for (const auto& [name, ws] : run.weight_sets)
+    if (name != run.default_weights) others.push_back(name);
+  for (const auto& name : others) {
+    const EvalResult r = run.evaluate_weights(name, run.data.test);
+    other_weights[name] = {{"loss", r.loss}, {"accuracy", r.top1}, {"top5_accuracy", r.top5}};
+  }
+  return test;
 }
 
-nlohmann::json final_document(const TrainingRun& run, const nlohmann::json& test) {
+std::string weights_description(const TrainingRun& run) {
+  if (run.default_weights != kRawWeights) return run.weight_sets.at(run.default_weights).description;
+  if (run.tc.ema.enabled && run.tc.ema.mode == "lookahead")
+    return "the model's weights (lookahead: the slow weights, copied in after the last step)";
+  return "the model's weights after the last epoch";
+}
+
+nlohmann::json final_document(const TrainingRun& run, const nlohmann::json& test, const nlohmann::json& other) {
   nlohmann::json doc = {{"run_dir", run.run_dir},
                         {"epochs", run.state.epoch},
                         {"early_stopped", run.early_stopped},
-                        {"best_epoch", run.state.best_epoch},
-                        {"best_val_accuracy", run.state.best_val_accuracy},
                         {"training_seconds", run.state.elapsed},
+                        {"precision", run.tc.effective_precision(run.device)},
+                        {"monitoring_split", run.has_validation ? "validation" : "test"},
+                        {"weights", run.default_weights},
+                        {"weights_description", weights_description(run)},
                         {"test", test}};
+  if (run.has_validation) {
+    doc["best_epoch"] = run.state.best_epoch;
+    doc["best_val_accuracy"] = run.state.best_val_accuracy;
+  } else {
+    doc["note"] = "no validation split: the per-epoch figures are the test split's (test_*), for watching only; "
+                  "no checkpoint was chosen by them (no best.pt)";
+  }
+  if (!other.empty()) doc["test_other_weights"] = other;
   if (run.restored_epoch > 0) doc["restored_epoch"] = run.restored_epoch;
   return doc;
 }
@@ -43,13 +67,20 @@ nlohmann::json final_document(const TrainingRun& run, const nlohmann::json& test
 
 TrainResult train_model(const Config& config, TrainOptions options, c10::Device device) {
   auto run = prepare_training_run(config, options.data, device);
-  if (options.resume) restore_training_run(*run, *options.resume);
+  if (options.resume)
+    restore_training_run(*run, *options.resume);
+  else
+    initialise_weights_from_data(*run);  // e.g. patch whitening; a resumed run has its weights
   run->run_dir = choose_run_dir(options, config);
   fs::create_directories(run->run_dir);
   spdlog::info(
-      "training {} on {}: {} train images, validating on the {} ({} images), {} epochs of {} steps, run dir {}",
-      config.name(), device.str(), run->train_size(), run->validation_name(), run->validation_set().size(),
-      run->tc.epochs, run->steps_per_epoch, run->run_dir);
+      "training {} on {} in {}: {} train images, {} on the {} ({} images), {} epochs of {} steps, run dir {}",
+      config.name(), device.str(), run->tc.describe_precision(device), run->train_size(),
+      run->has_validation ? "validating" : "watching (not selecting)", run->validation_name(),
+      run->validation_set().size(), run->tc.epochs, run->steps_per_epoch, run->run_dir);
+  if (!run->has_validation)
+    spdlog::warn("no validation split (data.validation_split is 0): the per-epoch figures are test-split figures "
+                 "(test_loss, test_accuracy), for watching only; no best.pt is kept");
 
   ObserverList observers(*run, std::move(options.observers));
   install_interrupt_handlers();
@@ -57,13 +88,15 @@ TrainResult train_model(const Config& config, TrainOptions options, c10::Device 
   loop.run();
 
   // Final figures on the test split with the final weights.
-  const EvalResult test = final_test(*run);
+  nlohmann::json other_weights = nlohmann::json::object();
+  const EvalResult test = final_test(*run, other_weights);
   TrainResult result;
   result.run_dir = run->run_dir;
   result.epochs_completed = run->state.epoch;
   result.early_stopped = run->early_stopped;
   result.test = test.to_json();
-  const FinalReport report{final_document(*run, result.test), test};
+  result.weights = run->default_weights;
+  const FinalReport report{final_document(*run, result.test, other_weights), test};
   observers.each([&](TrainingObserver& o) { o.on_train_end(*run, report); });
   return result;
 }

@@ -29,7 +29,8 @@ struct TrainResult {
   std::string run_dir;
   int epochs_completed = 0;
   bool early_stopped = false;
-  nlohmann::json test;  // final evaluation on the test split (EvalResult::to_json)
+  nlohmann::json test;  // final evaluation on the test split (EvalResult::to_json; "tta" inside with TTA)
+  std::string weights;  // the weight set it used: "raw" or e.g. "ema"
 };
 
 TrainResult train_model(const Config& config, TrainOptions options, c10::Device device);

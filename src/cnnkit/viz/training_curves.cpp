@@ -90,10 +90,17 @@ Series series(const nlohmann::json& rows, const std::string& key, const std::str
 void write_training_curves(const std::string& path, const nlohmann::json& rows, const std::string& title) {
   cv::Mat img(360, 960, CV_8UC3, cv::Scalar(255, 255, 255));
   const cv::Scalar blue(180, 119, 31), orange(14, 127, 255);  // BGR
-  draw_panel(img, {0, 0, 480, 360}, title + ": loss",
-             {series(rows, "train_loss", "train", blue), series(rows, "val_loss", "validation", orange)}, false);
-  draw_panel(img, {480, 0, 480, 360}, title + ": accuracy",
-             {series(rows, "train_accuracy", "train", blue), series(rows, "val_accuracy", "validation", orange)}, true);
+  const cv::Scalar green(44, 160, 44), red(40, 39, 214);
+  // Without a validation split the monitoring figures are the test split's (test_*), labelled so.
+  auto panel = [&](const std::string& what) {
+    return std::vector<Series>{series(rows, "train_" + what, "train", blue),
+                               series(rows, "val_" + what, "validation", orange),
+                               series(rows, "test_" + what, "test (watch)", red),
+                               series(rows, "ema_val_" + what, "val, EMA", green),
+                               series(rows, "ema_test_" + what, "test, EMA", green)};
+  };
+  draw_panel(img, {0, 0, 480, 360}, title + ": loss", panel("loss"), false);
+  draw_panel(img, {480, 0, 480, 360}, title + ": accuracy", panel("accuracy"), true);
   std::vector<uchar> png;
   cv::imencode(".png", img, png);
   write_text_atomically(path, std::string(png.begin(), png.end()));

@@ -1,4 +1,5 @@
-// curves.png: loss (left) and accuracy (right) per epoch, training and validation, drawn with
+// curves.png: loss (left) and accuracy (right) per epoch, training and validation (or test, when
+// the run has no validation split; EMA weights too), drawn with
 // OpenCV. Throws ImageIOError in a build without OpenCV.
 #pragma once
 #include <string>
