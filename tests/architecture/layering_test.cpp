@@ -66,8 +66,10 @@ TEST(Architecture, BackwardOfTheTrainingStepExistsOnce) {
   std::vector<std::string> files;
   for (const auto& entry : fs::recursive_directory_iterator(root)) {
     if (!entry.is_regular_file()) continue;
-    const std::string text = read(entry.path());
-    if (text.find(".backward(") != std::string::npos) files.push_back(fs::relative(entry.path(), root).string());
+    std::istringstream lines(read(entry.path()));
+    std::string line, code;
+    while (std::getline(lines, line)) code += line.substr(0, line.find("//")) + "\n";  // comments may say it
+    if (code.find(".backward(") != std::string::npos) files.push_back(fs::relative(entry.path(), root).string());
   }
   EXPECT_EQ(files, std::vector<std::string>{"train/train_step.cpp"});
 }

@@ -36,5 +36,6 @@ Command register_predict(CLI::App& app, const GlobalOptions& g);
 Command register_data(CLI::App& app, const GlobalOptions& g);
 Command register_bench(CLI::App& app, const GlobalOptions& g);
 Command register_featuremap(CLI::App& app, const GlobalOptions& g);
+Command register_export(CLI::App& app, const GlobalOptions& g);
 
 }  // namespace cnnkit

@@ -21,6 +21,9 @@ struct TrainCliOptions {
   std::string data_root;
   bool json = false;
   bool print_config = false;
+  bool overwrite = false;
+  std::string init_weights;
+  bool init_weights_partial = false;
   double target_accuracy = -1;
 };
 
@@ -28,6 +31,19 @@ struct TrainCliOptions {
 // for it), else the plain one. Both are printed.
 double headline_accuracy(const TrainResult& r) {
   return r.test.contains("tta") ? r.test["tta"]["accuracy"].get<double>() : r.test["accuracy"].get<double>();
+}
+
+// --init-weights FILE [--init-weights-partial] is training.init_weights, so config.json and
+// the checkpoints record it.
+std::vector<std::string> with_init_weights(const TrainCliOptions& o) {
+  std::vector<std::string> sets = o.sets;
+  if (o.init_weights_partial && o.init_weights.empty())
+    throw UsageError("--init-weights-partial needs --init-weights FILE");
+  if (!o.init_weights.empty()) {
+    const nlohmann::json w = {{"path", o.init_weights}, {"partial", o.init_weights_partial}};
+    sets.push_back("training.init_weights=" + w.dump());
+  }
+  return sets;
 }
 
 void print_result(const TrainResult& r, bool json) {
@@ -71,11 +87,12 @@ int run_train(const TrainCliOptions& o, const GlobalOptions& g) {
           "--resume takes the config from the checkpoint; drop --config (change values "
           "such as training.epochs with --set)");
     }
+    if (!o.init_weights.empty()) throw UsageError("--init-weights starts a new run; --resume continues one: drop one");
     resume = read_checkpoint(resolve_checkpoint_path(o.resume, "last.pt"));
     config = with_overrides(resume->config, o.sets);
   } else {
     if (o.config.empty()) throw UsageError("train: --config FILE is required (or --resume RUN_DIR)");
-    config = load_config(o.config, o.sets);
+    config = load_config(o.config, with_init_weights(o));
   }
   if (o.print_config) {
     std::cout << config.resolved().dump(2) << "\n";
@@ -83,6 +100,7 @@ int run_train(const TrainCliOptions& o, const GlobalOptions& g) {
   }
   TrainOptions opts;
   opts.run_dir = o.run_dir;
+  opts.overwrite = o.overwrite;
   opts.data.data_root = o.data_root;
   opts.resume = resume ? &*resume : nullptr;
   if (o.json) opts.observers.push_back(std::make_unique<JsonEventsObserver>(std::cout));
@@ -104,7 +122,14 @@ Command register_train(CLI::App& app, const GlobalOptions& g) {
   add_config_option(sub, o->config, "; not with --resume, which uses the checkpoint's");
   add_set_option(sub, o->sets);
   sub->add_option("--run-dir", o->run_dir, "Run directory (default: runs/<config-name>-<timestamp>)");
+  sub->add_flag("--overwrite", o->overwrite,
+                "Start afresh in a --run-dir that already holds a run (replaces its files)");
   sub->add_option("--resume", o->resume, "Continue from a run directory (its last.pt) or a checkpoint file");
+  sub->add_option("--init-weights", o->init_weights,
+                  "Start from these weights: a PyTorch state dict (torch.save(dict(model.state_dict()), F)) or a "
+                  "cnnkit checkpoint (training.init_weights)");
+  sub->add_flag("--init-weights-partial", o->init_weights_partial,
+                "With --init-weights: load the tensors that fit (e.g. all but a resized last layer), report the rest");
   add_data_root_option(sub, o->data_root);
   add_json_flag(sub, o->json, "Also write each epoch's metrics as a JSON line on stdout");
   sub->add_flag("--print-config", o->print_config, "Print the fully resolved config and exit");

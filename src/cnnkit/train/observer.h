@@ -81,7 +81,7 @@ class TrainingObserver {
 };
 
 struct ObserverFactory {
-  int order;  // lower runs first: policies 10, checkpoints 20, files 30, pictures 40, people 50
+  int order;  // lower runs first: policies 10, checkpoints 15, run files 20, pictures 40, people 50
   std::function<std::unique_ptr<TrainingObserver>(const TrainingRun&)> make;
 };
 

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "cnnkit/core/error.h"
 #include "cnnkit/core/interrupt.h"
 #include "cnnkit/eval/evaluator.h"
 #include "cnnkit/train/run_dir.h"
@@ -13,10 +14,27 @@ namespace cnnkit {
 namespace fs = std::filesystem;
 namespace {
 
+std::string resumed_dir(const TrainOptions& o) {
+  return o.resume ? fs::path(o.resume->path).parent_path().string() : std::string();
+}
+
 std::string choose_run_dir(const TrainOptions& o, const Config& config) {
   if (!o.run_dir.empty()) return o.run_dir;
-  if (o.resume) return fs::path(o.resume->path).parent_path().string();
-  return default_run_dir(config.name());
+  if (o.resume) return resumed_dir(o);
+  return create_default_run_dir(config.name());
+}
+
+// A new run never writes over another run's checkpoints unless asked to (--overwrite).
+void claim_run_dir(const std::string& dir, const TrainOptions& o) {
+  std::error_code ec;
+  const bool same_as_resumed = o.resume && fs::equivalent(dir, resumed_dir(o), ec);
+  if (same_as_resumed || !holds_run(dir)) return;
+  if (!o.overwrite) {
+    throw UsageError(dir + ": already holds a run; continue it with `cnnkit train --resume " + dir +
+                     "`, choose another --run-dir, or pass --overwrite to replace it");
+  }
+  for (const auto& name : run_file_names()) fs::remove(fs::path(dir) / name, ec);
+  spdlog::info("{}: --overwrite: removed the previous run's files", dir);
 }
 
 // The final test: the run's default weights (the EMA when training.ema reports it), with TTA
@@ -36,8 +54,6 @@ EvalResult final_test(TrainingRun& run, nlohmann::json& other_weights) {
 
 std::string weights_description(const TrainingRun& run) {
   if (run.default_weights != kRawWeights) return run.weight_sets.at(run.default_weights).description;
-  if (run.tc.ema.enabled && run.tc.ema.mode == "lookahead")
-    return "the model's weights (lookahead: the slow weights, copied in after the last step)";
   return "the model's weights after the last epoch";
 }
 
@@ -66,13 +82,15 @@ nlohmann::json final_document(const TrainingRun& run, const nlohmann::json& test
 }  // namespace
 
 TrainResult train_model(const Config& config, TrainOptions options, c10::Device device) {
-  auto run = prepare_training_run(config, options.data, device);
+  auto run = prepare_training_run(config, options.data, device, /*fresh=*/options.resume == nullptr);
   if (options.resume)
     restore_training_run(*run, *options.resume);
-  else
-    initialise_weights_from_data(*run);  // e.g. patch whitening; a resumed run has its weights
+  else if (run->tc.init_weights.path.empty())
+    initialise_weights_from_data(*run);  // e.g. patch whitening; resumed or imported weights are kept
   run->run_dir = choose_run_dir(options, config);
   fs::create_directories(run->run_dir);
+  const RunDirLock lock(run->run_dir);  // one process per run directory
+  claim_run_dir(run->run_dir, options);
   spdlog::info(
       "training {} on {} in {}: {} train images, {} on the {} ({} images), {} epochs of {} steps, run dir {}",
       config.name(), device.str(), run->tc.describe_precision(device), run->train_size(),

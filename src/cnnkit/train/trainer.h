@@ -18,8 +18,9 @@
 namespace cnnkit {
 
 struct TrainOptions {
-  std::string run_dir;   // where to write; empty -> the resumed run's, else default_run_dir(name)
-  DataLoadOptions data;  // --data-root
+  std::string run_dir;     // where to write; empty -> the resumed run's, else a new runs/<name>-<time>
+  bool overwrite = false;  // start afresh in a run_dir that already holds a run (its files are removed)
+  DataLoadOptions data;    // --data-root
   const LoadedCheckpoint* resume = nullptr;
   // Observers of the caller's (e.g. JSON events on stdout), called after the registered ones.
   std::vector<std::unique_ptr<TrainingObserver>> observers;

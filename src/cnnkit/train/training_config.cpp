@@ -10,10 +10,10 @@ namespace {
 // Documented defaults (docs/training.md), stated once.
 constexpr int kEarlyStoppingPatience = 5;
 constexpr int kPlateauPatience = 3;
-const std::vector<std::string> kKeys = {"epochs",           "batch_size", "eval_batch_size", "validate_every", "seed",
-                                        "optimizer",        "schedule",   "label_smoothing", "grad_clip",
-                                        "precision",        "device",     "channels_last",   "early_stopping",
-                                        "reduce_on_plateau", "ema"};
+const std::vector<std::string> kKeys = {
+    "epochs",        "batch_size",      "eval_batch_size",   "validate_every", "seed",         "optimizer",
+    "schedule",      "label_smoothing", "grad_clip",         "precision",      "device",       "channels_last",
+    "early_stopping", "reduce_on_plateau", "ema",            "init_weights"};
 
 // `true`, `false`, or an options object (which means enabled unless it says "enabled": false).
 // Fills the monitor fields; returns the view of the options object, if any.
@@ -90,6 +90,23 @@ json ema_json(const EmaConfig& e) {
   return j;
 }
 
+InitWeightsConfig parse_init_weights(const std::optional<ConfigView>& v) {
+  InitWeightsConfig w;
+  if (!v || v->json_value().is_null()) return w;
+  if (v->is_string()) {
+    w.path = v->as_string();
+  } else {
+    if (!v->is_object())
+      v->fail("must be a file name or {\"path\": FILE, \"partial\": true|false}; got " +
+              ConfigView::render(v->json_value()));
+    v->check_keys({"path", "partial"});
+    w.path = v->at("path").as_string();
+    w.partial = v->get_bool("partial", false);
+  }
+  if (w.path.empty()) v->fail("must name a file");
+  return w;
+}
+
 json monitor_json(const MonitorConfig& m) {
   if (!m.enabled) return {{"enabled", false}};
   return {{"enabled", true}, {"metric", m.metric}, {"patience", m.patience}, {"min_delta", m.min_delta}};
@@ -117,14 +134,18 @@ json to_json(const TrainingConfig& t) {
           {"channels_last", t.channels_last},
           {"early_stopping", early},
           {"reduce_on_plateau", plateau},
-          {"ema", ema_json(t.ema)}};
+          {"ema", ema_json(t.ema)},
+          {"init_weights", t.init_weights.path.empty()
+                               ? json(nullptr)
+                               : json{{"path", t.init_weights.path}, {"partial", t.init_weights.partial}}}};
 }
 
 TrainingConfig parse_training(const ConfigView& v) {
   v.require_object();
   v.check_keys(kKeys);
   TrainingConfig t;
-  t.epochs = static_cast<int>(v.get_int("epochs", t.epochs, 1, 100000));
+  // 0: no training; the run directory gets the initial model (e.g. training.init_weights) and its test figures.
+  t.epochs = static_cast<int>(v.get_int("epochs", t.epochs, 0, 100000));
   t.batch_size = static_cast<int>(v.get_int("batch_size", t.batch_size, 1, 1 << 20));
   t.eval_batch_size = static_cast<int>(v.get_int("eval_batch_size", t.eval_batch_size, 1, 1 << 20));
   t.validate_every = static_cast<int>(v.get_int("validate_every", t.validate_every, 0, 100000));
@@ -139,6 +160,7 @@ TrainingConfig parse_training(const ConfigView& v) {
   t.early_stopping = parse_early_stopping(v.find("early_stopping"));
   t.reduce_on_plateau = parse_plateau(v.find("reduce_on_plateau"));
   t.ema = parse_ema(v.find("ema"));
+  t.init_weights = parse_init_weights(v.find("init_weights"));
   return t;
 }
 

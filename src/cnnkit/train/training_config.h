@@ -4,7 +4,8 @@
 //   label_smoothing, grad_clip, precision fp32|bf16|auto, channels_last, device,
 //   early_stopping {metric, patience, min_delta, restore_best_weights},
 //   reduce_on_plateau {metric, factor, patience, min_lr, min_delta},
-//   ema {mode, decay, every, warmup_power, buffers, validate, use_for_evaluation}.
+//   ema {mode, decay, every, warmup_power, buffers, validate, use_for_evaluation},
+//   init_weights null | {path, partial} ("FILE" is short for {"path": "FILE"}).
 // A policy that is off resolves to {"enabled": false}; `true` means its documented defaults.
 #pragma once
 #include <cstdint>
@@ -38,8 +39,8 @@ struct PlateauConfig : MonitorConfig {
 // An average of the weights kept during training (train/observers/ema.cpp, docs/training.md).
 // mode "ema": a separate exponential moving average, evaluated and checkpointed beside the raw
 // weights. mode "lookahead": the average is copied back into the model after every update
-// (Zhang et al.'s lookahead with an EMA as the slow weights, as airbench does) and once more
-// at the end. Each update (every `every` steps, at step t of T) does
+// (Zhang et al.'s lookahead with an EMA as the slow weights, as airbench does) and is the
+// weight set the run reports (the model keeps its fast weights). Each update (every `every` steps, at step t of T) does
 //   avg = d·avg + (1 − d)·w,   d = decay^every · (t/T)^warmup_power   (warmup_power 0: d = decay^every)
 struct EmaConfig {
   bool enabled = false;
@@ -50,6 +51,12 @@ struct EmaConfig {
   std::string buffers = "average";     // batch-norm running statistics: average | copy
   bool validate = true;                // ema: evaluate the average after every epoch too
   bool use_for_evaluation = true;      // ema: best.pt, the final test and evaluate use the average
+};
+
+// Weights a fresh run starts from (model/init_weights.h): a PyTorch state dict or a checkpoint.
+struct InitWeightsConfig {
+  std::string path;      // "" = none
+  bool partial = false;  // load the tensors that fit, report the rest
 };
 
 struct TrainingConfig {
@@ -68,6 +75,7 @@ struct TrainingConfig {
   EarlyStoppingConfig early_stopping;
   PlateauConfig reduce_on_plateau;
   EmaConfig ema;
+  InitWeightsConfig init_weights;
 
   // The base learning rate: optimizer.lr, times batch_size / optimizer.lr_batch_size when that is
   // set (the linear scaling rule).

@@ -8,10 +8,12 @@
 #include <filesystem>
 
 #include "cnnkit/core/error.h"
+#include "cnnkit/core/strings.h"
 #include "cnnkit/data/normalization.h"
 #include "cnnkit/eval/eval_config.h"
 #include "cnnkit/eval/forward.h"
 #include "cnnkit/model/data_init.h"
+#include "cnnkit/model/init_weights.h"
 #include "cnnkit/train/optimizer.h"
 #include "cnnkit/train/schedule.h"
 
@@ -93,6 +95,7 @@ CheckpointData TrainingRun::checkpoint_data() const {
   CheckpointData cd;
   cd.config = config.resolved();
   cd.meta = {{"class_names", data.class_names},
+             {"train_size", train_size()},
              {"normalization", normalization_to_json(data.normalization)},
              {"epoch", state.epoch},
              {"train_state", state.to_json()},
@@ -118,8 +121,8 @@ void TrainingRun::save_checkpoint(const std::string& path) const {
   cnnkit::save_checkpoint(path, model, checkpoint_data(), optimizer.get());
 }
 
-std::unique_ptr<TrainingRun> prepare_training_run(const Config& config, const DataLoadOptions& load,
-                                                  c10::Device device) {
+std::unique_ptr<TrainingRun> prepare_training_run(const Config& config, const DataLoadOptions& load, c10::Device device,
+                                                  bool fresh) {
   auto run = std::make_unique<TrainingRun>();
   run->config = config;
   run->tc = TrainingConfig::from(config);
@@ -132,6 +135,12 @@ std::unique_ptr<TrainingRun> prepare_training_run(const Config& config, const Da
   torch::manual_seed(run->tc.seed);  // weight initialisation, dropout
   run->model = build_model(config);
   check_outputs_match_classes(*run);
+  if (fresh && !run->tc.init_weights.path.empty()) {
+    InitWeightsOptions o;
+    o.partial = run->tc.init_weights.partial;
+    o.partial_hint = "--init-weights-partial";
+    spdlog::info("initial weights: {}", load_init_weights(run->model, run->tc.init_weights.path, o).summary());
+  }
   run->model.net->to(device);
   if (run->tc.channels_last) to_channels_last(run->model);
   run->optimizer = make_optimizer(*run->model.net, run->tc.optimizer, &run->lr_scales);
@@ -151,7 +160,52 @@ void initialise_weights_from_data(TrainingRun& run) {
   for (const auto& line : initialise_from_data(run.model, images)) spdlog::info("{}", line);
 }
 
+
+namespace {
+
+// Resuming must continue what config.json shows: settings changed with --set are applied and
+// said; what cannot be carried over is refused.
+void check_resumable(const TrainingRun& run, const LoadedCheckpoint& ck) {
+  const json& before = ck.config.resolved();
+  const json& now = run.config.resolved();
+  const std::string old_type = before["training"]["optimizer"].value("type", "");
+  const std::string new_type = now["training"]["optimizer"].value("type", "");
+  if (old_type != new_type) {
+    throw UsageError("--resume " + ck.path + ": the run was trained with optimizer " + old_type +
+                     " and the config now says " + new_type +
+                     "; its state cannot carry over (start a new run to change optimizers)");
+  }
+  std::vector<std::string> changes;
+  for (const auto& op : json::diff(before, now)) {
+    const std::string path = op.at("path").get<std::string>();
+    const json old_value = before.contains(json::json_pointer(path)) ? before.at(json::json_pointer(path)) : json();
+    changes.push_back(path + " " + (old_value.is_null() ? "(unset)" : old_value.dump()) + " -> " +
+                      (op.contains("value") ? op.at("value").dump() : "(removed)"));
+  }
+  if (!changes.empty()) spdlog::info("resuming with settings changed since the checkpoint: {}", join(changes, ", "));
+}
+
+// The training split must be the one the checkpoint's position refers to.
+void check_same_data(const TrainingRun& run, const LoadedCheckpoint& ck) {
+  const std::int64_t saved = ck.meta.value("train_size", std::int64_t{-1});
+  if (run.state.partial.batch > 0) {
+    const std::int64_t perm = run.state.partial.perm.numel();
+    if (perm != run.train_size()) {
+      throw CheckpointError(ck.path + ": interrupted mid-epoch with an epoch order of " + std::to_string(perm) +
+                            " training images, but the training split now has " + std::to_string(run.train_size()) +
+                            " (the data or data.limit_train changed); restore the data, or resume from a checkpoint "
+                            "written at the end of an epoch");
+    }
+  } else if (saved >= 0 && saved != run.train_size()) {
+    spdlog::warn("the training split has {} images now and had {} when {} was written (the data changed)",
+                 run.train_size(), saved, ck.path);
+  }
+}
+
+}  // namespace
+
 void restore_training_run(TrainingRun& run, const LoadedCheckpoint& ck) {
+  check_resumable(run, ck);
   load_weights(ck, run.model);
   if (run.tc.channels_last) to_channels_last(run.model);
   ck.load_optimizer(*run.optimizer);
@@ -173,6 +227,7 @@ void restore_training_run(TrainingRun& run, const LoadedCheckpoint& ck) {
       throw CheckpointError(ck.path + ": interrupted mid-epoch but holds no epoch permutation");
     run.state.partial.perm = ck.tensors.at("perm");
   }
+  check_same_data(run, ck);
   spdlog::info(
       "resuming from {} after epoch {}{}", ck.path, run.state.epoch,
       run.state.partial.batch ? " (and " + std::to_string(run.state.partial.batch) + " batches of the next)" : "");

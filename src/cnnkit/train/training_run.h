@@ -76,11 +76,11 @@ struct TrainingRun {
   void save_checkpoint(const std::string& path) const;
 };
 
-// Loads the data, builds the model (seeded with training.seed), moves it to the device and
-// makes the optimizer and batch pipeline. Throws DataError / ConfigError before anything is
-// written when the data or the model does not fit.
-std::unique_ptr<TrainingRun> prepare_training_run(const Config& config, const DataLoadOptions& data,
-                                                  c10::Device device);
+// Loads the data, builds the model (seeded with training.seed; from training.init_weights when
+// set and `fresh`), moves it to the device and makes the optimizer and batch pipeline. Throws DataError / ConfigError
+// before anything is written when the data or the model does not fit.
+std::unique_ptr<TrainingRun> prepare_training_run(const Config& config, const DataLoadOptions& data, c10::Device device,
+                                                  bool fresh = true);
 
 // A fresh run's data-dependent initialisation (model/data_init.h, conv2d init "patch_whitening"):
 // from the first kDataInitImages of a seeded shuffle of the training split, normalised, not

@@ -103,7 +103,7 @@ void write_training_curves(const std::string& path, const nlohmann::json& rows, 
   draw_panel(img, {480, 0, 480, 360}, title + ": accuracy", panel("accuracy"), true);
   std::vector<uchar> png;
   cv::imencode(".png", img, png);
-  write_text_atomically(path, std::string(png.begin(), png.end()));
+  write_file_atomically(path, std::string(png.begin(), png.end()));
 }
 #else
 void write_training_curves(const std::string& path, const nlohmann::json&, const std::string&) {

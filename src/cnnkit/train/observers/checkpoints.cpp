@@ -1,6 +1,6 @@
 // Checkpoints of a run (atomic, model/checkpoint.h): last.pt after every epoch and on an
 // interrupt, best.pt at the best validation accuracy, and last.pt again when early stopping
-// restored the best weights at the end.
+// restored the best weights at the end, or once for a run of 0 epochs (the initial weights).
 #include "cnnkit/train/observer.h"
 
 namespace cnnkit {
@@ -14,11 +14,12 @@ class Checkpoints : public TrainingObserver {
   }
   void on_interrupt(TrainingRun& run, const InterruptEvent&) override { run.save_checkpoint(run.last_checkpoint()); }
   void on_fit_end(TrainingRun& run) override {
-    if (run.restored_epoch > 0) run.save_checkpoint(run.last_checkpoint());
+    // Restored best weights, or a run of 0 epochs (the initial weights, e.g. imported).
+    if (run.restored_epoch > 0 || run.state.epoch == 0) run.save_checkpoint(run.last_checkpoint());
   }
 };
 
-ObserverRegistrar registrar("checkpoints", 20, [](const TrainingRun&) { return std::make_unique<Checkpoints>(); });
+ObserverRegistrar registrar("checkpoints", 15, [](const TrainingRun&) { return std::make_unique<Checkpoints>(); });
 
 }  // namespace
 }  // namespace cnnkit

@@ -27,8 +27,9 @@ class RunFiles : public TrainingObserver {
   }
 };
 
-// Before the checkpoints (20): metrics.* and last.pt then always agree on the epochs done.
-ObserverRegistrar registrar("run_files", 15, [](const TrainingRun&) { return std::make_unique<RunFiles>(); });
+// After the checkpoint (15), the source of truth: when it cannot be written, metrics.* still
+// describe the checkpoint that is kept; a resume rewrites them from its history.
+ObserverRegistrar registrar("run_files", 20, [](const TrainingRun&) { return std::make_unique<RunFiles>(); });
 
 }  // namespace
 }  // namespace cnnkit
