@@ -1,5 +1,5 @@
 // training.ema: the moving average's arithmetic, batch-norm buffers averaged or copied, the
-// lookahead copy-back, resume from observer_tensors, and the weight set it registers.
+// lookahead copy-back and its slow weights as the reported set, resume from observer_tensors, and the weight set it registers.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -99,18 +99,22 @@ TEST(Ema, CopiesBuffersWhenAskedAndRampsTheDecay) {
   EXPECT_TRUE(torch::allclose(run->observer_tensors.at("ema/dense.bn.running_mean"), torch::full({2}, 4.0)));
 }
 
-TEST(Ema, LookaheadPullsTheModelBackAndEndsWithTheAverage) {
+TEST(Ema, LookaheadPullsTheModelBackAndReportsTheSlowWeights) {
   auto run = ema_run({{"mode", "lookahead"}, {"decay", 0.5}, {"every", 1}});
   auto o = observer(*run);
   set(weight(*run), 0.0);
   o->on_train_begin(*run);
-  EXPECT_TRUE(run->weight_sets.empty());
+  ASSERT_EQ(run->weight_sets.count("lookahead"), 1u);
+  EXPECT_EQ(run->default_weights, "lookahead");  // the final test, best.pt and evaluate use the slow weights
+  EXPECT_FALSE(run->weight_sets["lookahead"].validate);
   set(weight(*run), 1.0);
   step(*o, *run);
   EXPECT_TRUE(torch::allclose(weight(*run), torch::full({2, 3}, 0.5)));  // copied back into the model
-  set(weight(*run), 2.0);
-  o->on_fit_end(*run);  // d = 1: the model ends with the average as it is
-  EXPECT_TRUE(torch::allclose(weight(*run), torch::full({2, 3}, 0.5)));
+  set(weight(*run), 2.0);  // fast weights moved on
+  o->on_fit_end(*run);     // the model keeps them (last.pt resumes exactly) ...
+  EXPECT_TRUE(torch::allclose(weight(*run), torch::full({2, 3}, 2.0)));
+  // ... and the slow weights are what the run reports.
+  run->with_weights("lookahead", [&] { EXPECT_TRUE(torch::allclose(weight(*run), torch::full({2, 3}, 0.5))); });
 }
 
 TEST(Ema, ResumeContinuesFromTheCheckpointsAverage) {

@@ -9,7 +9,9 @@
 // evaluates it after every epoch beside the raw weights, checkpoints hold it, and with
 // use_for_evaluation it chooses best.pt and is what the final test and `evaluate` report.
 // mode "lookahead": after each update the average is copied into the model (the slow weights
-// pull the fast ones back), and once more after the last step, so the final model is the average.
+// pull the fast ones back). The average (the slow weights) is the weight set "lookahead" and the
+// run's default weights: the final test, best.pt and evaluate/export use it, while the model
+// keeps its fast weights, so last.pt resumes exactly.
 //
 // The average lives in TrainingRun::observer_tensors ("ema/<name>" or "lookahead/<name>", on the
 // training device), so checkpoints carry it and a resumed run continues it exactly.
@@ -44,12 +46,18 @@ class WeightAverage : public TrainingObserver {
       // Same device, dtype and memory format as the model's tensor.
       run.observer_tensors[prefix_ + name] = resumed ? t.detach().clone().copy_(it->second) : t.detach().clone();
     }
+    char buf[200];
     if (c_.mode == "ema") {
-      char buf[160];
       std::snprintf(buf, sizeof buf, "exponential moving average of the weights (decay %g per step, every %d step%s)",
                     c_.decay, c_.every, c_.every == 1 ? "" : "s");
       run.weight_sets["ema"] = WeightSet{buf, c_.validate};
       if (c_.use_for_evaluation) run.default_weights = "ema";
+    } else {
+      std::snprintf(buf, sizeof buf,
+                    "lookahead's slow weights (an average copied into the model every %d step%s, decay %g per step)",
+                    c_.every, c_.every == 1 ? "" : "s", c_.decay);
+      run.weight_sets["lookahead"] = WeightSet{buf, /*validate=*/false};
+      run.default_weights = "lookahead";
     }
     total_steps_ = static_cast<double>(std::max<std::int64_t>(1, run.steps_per_epoch * run.tc.epochs));
   }
@@ -60,11 +68,6 @@ class WeightAverage : public TrainingObserver {
     double d = std::pow(c_.decay, c_.every);
     if (c_.warmup_power > 0) d *= std::pow(std::min(1.0, static_cast<double>(t) / total_steps_), c_.warmup_power);
     update(run, d);
-  }
-
-  void on_fit_end(TrainingRun& run) override {
-    if (c_.mode != "lookahead") return;
-    update(run, 1.0);  // the model ends with the slow weights (d = 1: the average as it is)
   }
 
  private:
