@@ -74,17 +74,19 @@ seed = cfg["training"]["seed"]
 weights = fin.get("weights", "raw")
 test = fin["test"]
 others = fin.get("test_other_weights", {})
-# The final (raw) weights' plain figure; the EMA weights' when the run kept them; TTA of the
-# run's default weights when the config asks for it.
+# The final (raw) weights' plain figure; the averaged weights' (training.ema: "ema", or
+# lookahead's slow weights "lookahead") when the run kept them; TTA of the run's reported
+# weights when the config asks for it.
 raw = test["accuracy"] if weights == "raw" else others.get("raw", {}).get("accuracy")
-ema = test["accuracy"] if weights == "ema" else others.get("ema", {}).get("accuracy")
+avg_name = weights if weights != "raw" else next((k for k in others if k != "raw"), "ema")
+avg = test["accuracy"] if weights == avg_name else others.get(avg_name, {}).get("accuracy")
 tta = test.get("tta", {}).get("accuracy")
 headline = tta if tta is not None else test["accuracy"]
 wall = t1 - t0
 train_s = sum(e["seconds"] for e in epochs)
 pct = lambda x: "-" if x is None else f"{100*x:.2f}%"
 print(f"{name:16s} config {config}  seed {seed}  precision {fin.get('precision','?')}  epochs {fin['epochs']}  "
-      f"test: final weights {pct(raw)}  ema {pct(ema)}  tta {pct(tta)}"
+      f"test: final weights {pct(raw)}  {avg_name} {pct(avg)}  tta {pct(tta)}"
       + (f" ({test['tta']['views']} views, {weights} weights)" if tta is not None else "")
       + f"  headline {pct(headline)}" + (f" (target {100*target:.1f}%: {'met' if headline >= target else 'NOT met'})" if target > 0 else "")
       + f"  training {train_s:.1f} s  wall {wall:.1f} s ({wall/60:.2f} min)")
@@ -113,7 +115,8 @@ if len(rows) > 1:
 PY
 }
 
-scripts/get-data.sh mnist cifar10 >&2
+# GET_DATA=0 skips fetching (the configs' data roots, or --set data.root=..., must hold the data).
+[ "${GET_DATA:-1}" = 0 ] || scripts/get-data.sh mnist cifar10 >&2
 for w in "${want[@]}"; do
   case "$w" in
     mnist)
