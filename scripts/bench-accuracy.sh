@@ -47,6 +47,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ ${#want[@]} -gt 0 ] || want=(mnist cifar cifar_bn)
+mkdir -p runs
 summary=$(mktemp)
 trap 'rm -f "$summary"' EXIT
 
