@@ -2,7 +2,8 @@
 // standard LibTorch modules and lower module by module, reading each module's own options, so
 // the export computes what the built model computes. The exceptions have their own function:
 // avgpool2d ("same" padding averages real cells only: a module private to layers/pool2d.cpp)
-// and residual (its body is a list of config layers).
+// residual (its body is a list of config layers) and scale (its module is private to
+// layers/scale.cpp).
 #include <torch/torch.h>
 
 #include <functional>
@@ -232,6 +233,18 @@ ModuleNode lower_avgpool2d(const BuiltLayer& layer, const std::string& name, con
   return node;
 }
 
+// scale: layers/scale.cpp's module (private to that file) multiplies by the resolved factor.
+ModuleNode lower_scale(const BuiltLayer& layer, const std::string& name, const std::string& key) {
+  const nn::Module& m = *layer.module.ptr();
+  if (m.name().find("ScaleImpl") == std::string::npos) unsupported(layer, key, "expected a Scale module, got " + m.name());
+  ModuleNode node;
+  node.name = name;
+  node.key = key;
+  node.op = ScaleOp{layer.params.at("factor").get<double>()};
+  take_tensors(node, m, {}, {}, layer);
+  return node;
+}
+
 ModuleNode lower_residual(const BuiltLayer& layer, const std::string& name, const std::string& key) {
   const nn::Module& m = *layer.module.ptr();
   if (typeid(m) != typeid(ResidualBlockImpl)) unsupported(layer, key, "expected a ResidualBlock, got " + m.name());
@@ -286,6 +299,7 @@ const std::map<std::string, Lowering>& lowerings() {
       {"dropout", lower_standard},
       {"spatial_dropout", lower_standard},
       {"residual", lower_residual},
+      {"scale", lower_scale},
       {"activation", lower_standard},
       {"relu", lower_standard},
       {"leaky_relu", lower_standard},

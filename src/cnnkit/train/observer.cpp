@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "cnnkit/core/error.h"
+
 namespace cnnkit {
 
 void EpochMeter::reset(c10::Device device, const PartialEpoch& carried, bool carry_sums) {
@@ -29,6 +31,18 @@ void EpochMeter::add(const torch::Tensor& loss, const torch::Tensor& logits, con
 
 double EpochMeter::loss_sum() const { return loss_sum_.item<double>() + carried_loss_; }
 std::int64_t EpochMeter::correct() const { return correct_.item<std::int64_t>() + carried_correct_; }
+
+void require_validation_for(const TrainingRun& run, const MonitorConfig& m, const std::string& key) {
+  if (m.metric.rfind("val_", 0) != 0) return;
+  if (run.tc.validate_every != 1)
+    throw ConfigError(run.config.source().file + ":/training/" + key + "/metric: " + m.metric +
+                      " is measured after every epoch only with training.validate_every 1; it is " +
+                      std::to_string(run.tc.validate_every));
+  if (run.has_validation) return;
+  throw ConfigError(run.config.source().file + ":/training/" + key + "/metric: " + m.metric +
+                    " needs a validation split, and the data has none (data.validation_split is 0): watching the test "
+                    "split would select on it; set data.validation_split (e.g. 0.1) or watch a train_* metric");
+}
 
 Registry<ObserverFactory>& observer_registry() {
   static Registry<ObserverFactory> registry("training observer");

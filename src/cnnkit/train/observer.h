@@ -56,9 +56,11 @@ struct StepEvent {
 
 struct EpochReport {
   int epoch;
-  nlohmann::json row;  // the metrics row appended to the history (docs/training.md)
+  // The metrics row appended to the history (docs/training.md): val_loss / val_accuracy, or
+  // test_loss / test_accuracy when the run has no validation split; <set>_val_* for weight sets.
+  nlohmann::json row;
   const EvalResult& validation;
-  bool is_best;  // best validation accuracy so far
+  bool is_best;  // best validation accuracy so far (of the run's default weights); never without a validation split
 };
 
 struct InterruptEvent {
@@ -91,6 +93,10 @@ struct ObserverFactory {
 };
 
 Registry<ObserverFactory>& observer_registry();
+
+// For policies that watch a metric: val_* needs a validation split (no selection on the test
+// split). Throws ConfigError naming /training/<key>/metric otherwise.
+void require_validation_for(const TrainingRun& run, const MonitorConfig& monitor, const std::string& key);
 
 struct ObserverRegistrar {
   ObserverRegistrar(const std::string& name, int order,

@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -96,15 +97,34 @@ bool RunDirLock::held(const std::string& dir) {
   return busy;
 }
 
-const std::vector<std::string>& metric_columns() {
-  static const std::vector<std::string> cols = {"epoch",        "train_loss", "train_accuracy", "val_loss",
-                                                "val_accuracy", "lr",         "seconds",        "images_per_second"};
+std::vector<std::string> metric_columns(const nlohmann::json& history) {
+  // The known columns in their order; the monitoring columns are val_* with a validation split
+  // and test_* without one (docs/training.md), ema_* with training.ema.
+  static const std::vector<std::string> known = {
+      "epoch",           "train_loss",        "train_accuracy", "val_loss",      "val_accuracy",
+      "test_loss",       "test_accuracy",     "ema_val_loss",   "ema_val_accuracy", "ema_test_loss",
+      "ema_test_accuracy", "lr",              "seconds",        "images_per_second"};
+  if (history.empty()) return {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
+                               "lr",    "seconds",    "images_per_second"};
+  std::vector<std::string> cols, extra;
+  for (const auto& c : known)
+    for (const auto& r : history)
+      if (r.contains(c)) {
+        cols.push_back(c);
+        break;
+      }
+  for (const auto& r : history)
+    for (auto it = r.begin(); it != r.end(); ++it)
+      if (std::find(known.begin(), known.end(), it.key()) == known.end() &&
+          std::find(extra.begin(), extra.end(), it.key()) == extra.end())
+        extra.push_back(it.key());
+  cols.insert(cols.end(), extra.begin(), extra.end());
   return cols;
 }
 
 void write_metrics_files(const std::string& dir, const nlohmann::json& history) {
   std::ostringstream jsonl, csv;
-  const auto& cols = metric_columns();
+  const auto cols = metric_columns(history);
   for (std::size_t i = 0; i < cols.size(); ++i) csv << (i ? "," : "") << cols[i];
   csv << "\n";
   for (const auto& r : history) {

@@ -12,7 +12,7 @@ namespace cnnkit {
 
 StepOptions StepOptions::from(const TrainingConfig& tc, c10::Device device) {
   StepOptions o;
-  o.bf16 = tc.bf16();
+  o.bf16 = tc.bf16(device);
   o.channels_last = tc.channels_last;
   o.label_smoothing = tc.label_smoothing;
   o.grad_clip = tc.grad_clip;

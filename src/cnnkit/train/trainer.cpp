@@ -41,15 +41,45 @@ void claim_run_dir(const std::string& dir, const TrainOptions& o) {
   spdlog::info("{}: --overwrite: removed the previous run's files", dir);
 }
 
-nlohmann::json final_document(const TrainingRun& run, const nlohmann::json& test) {
+// The final test: the run's default weights (the EMA when training.ema reports it), with TTA
+// when the config asks for it; the other weight sets' plain figures beside them.
+EvalResult final_test(TrainingRun& run, nlohmann::json& other_weights) {
+  const EvalResult test = run.evaluate_weights(run.default_weights, run.data.test, /*tta=*/true);
+  std::vector<std::string> others;
+  if (run.default_weights != kRawWeights) others.push_back(kRawWeights);
+  for (const auto& [name, ws] : run.weight_sets)
+    if (name != run.default_weights) others.push_back(name);
+  for (const auto& name : others) {
+    const EvalResult r = run.evaluate_weights(name, run.data.test);
+    other_weights[name] = {{"loss", r.loss}, {"accuracy", r.top1}, {"top5_accuracy", r.top5}};
+  }
+  return test;
+}
+
+std::string weights_description(const TrainingRun& run) {
+  if (run.default_weights != kRawWeights) return run.weight_sets.at(run.default_weights).description;
+  return "the model's weights after the last epoch";
+}
+
+nlohmann::json final_document(const TrainingRun& run, const nlohmann::json& test, const nlohmann::json& other) {
   nlohmann::json doc = {{"run_dir", run.run_dir},
                         {"epochs", run.state.epoch},
                         {"early_stopped", run.early_stopped},
-                        {"best_epoch", run.state.best_epoch},
-                        {"best_val_accuracy", run.state.best_val_accuracy},
                         {"training_seconds", run.state.elapsed},
                         {"distributed", run.distributed},
+                        {"precision", run.tc.effective_precision(run.device)},
+                        {"monitoring_split", run.has_validation ? "validation" : "test"},
+                        {"weights", run.default_weights},
+                        {"weights_description", weights_description(run)},
                         {"test", test}};
+  if (run.has_validation) {
+    doc["best_epoch"] = run.state.best_epoch;
+    doc["best_val_accuracy"] = run.state.best_val_accuracy;
+  } else {
+    doc["note"] = "no validation split: the per-epoch figures are the test split's (test_*), for watching only; "
+                  "no checkpoint was chosen by them (no best.pt)";
+  }
+  if (!other.empty()) doc["test_other_weights"] = other;
   if (run.restored_epoch > 0) doc["restored_epoch"] = run.restored_epoch;
   return doc;
 }
@@ -88,6 +118,8 @@ TrainResult train_model(const Config& config, TrainOptions options, c10::Device 
     if (options.resume) {
       restore_training_run(*run, *options.resume);
       note_world_size_change(*run, *options.resume);
+    } else if (run->tc.init_weights.path.empty()) {
+      initialise_weights_from_data(*run);  // e.g. patch whitening; resumed or imported weights are kept
     }
     if (!root) return;
     run->run_dir = choose_run_dir(options, config);
@@ -99,13 +131,18 @@ TrainResult train_model(const Config& config, TrainOptions options, c10::Device 
     parallel->agree(setup);  // a rank that cannot start stops them all, with its message
     run->run_dir = parallel->broadcast_string(run->run_dir);
     parallel->attach(run->model);  // rank 0's parameters and buffers everywhere; gradient buckets
+    run->distribute_eval = [p = parallel.get()](EvalOptions o) { return p->eval_options(o); };
   } else {
     setup();
   }
-  spdlog::info("training {} on {}: {} (train), validating on the {} ({}), {} of {}, run dir {}", config.name(),
-               device.str(), plural(run->train_size(), "image"), run->validation_name(),
+  spdlog::info("training {} on {} in {}: {} (train), {} on the {} ({}), {} of {}, run dir {}", config.name(),
+               device.str(), run->tc.describe_precision(device), plural(run->train_size(), "image"),
+               run->has_validation ? "validating" : "watching (not selecting)", run->validation_name(),
                plural(run->validation_set().size(), "image"), plural(run->tc.epochs, "epoch"),
                plural(run->steps_per_epoch, "step"), run->run_dir);
+  if (!run->has_validation)
+    spdlog::warn("no validation split (data.validation_split is 0): the per-epoch figures are test-split figures "
+                 "(test_loss, test_accuracy), for watching only; no best.pt is kept");
   if (parallel) {
     const auto& d = run->distributed;
     spdlog::info(
@@ -121,15 +158,16 @@ TrainResult train_model(const Config& config, TrainOptions options, c10::Device 
   loop.run();
 
   // Final figures on the test split with the final weights.
-  const EvalResult test =
-      evaluate(run->model, run->data.test, *run->pipeline, run->device, run->data.class_names, loop.eval_options());
+  nlohmann::json other_weights = nlohmann::json::object();
+  const EvalResult test = final_test(*run, other_weights);
   TrainResult result;
   result.run_dir = run->run_dir;
   result.epochs_completed = run->state.epoch;
   result.early_stopped = run->early_stopped;
   result.test = test.to_json();
   result.distributed = run->distributed;
-  const FinalReport report{final_document(*run, result.test), test};
+  result.weights = run->default_weights;
+  const FinalReport report{final_document(*run, result.test, other_weights), test};
   observers.each([&](TrainingObserver& o) { o.on_train_end(*run, report); });
   if (parallel) parallel->barrier();  // rank 0 has written final.json; the store may go
   return result;

@@ -40,7 +40,8 @@ struct TrainResult {
   std::string run_dir;
   int epochs_completed = 0;
   bool early_stopped = false;
-  nlohmann::json test;  // final evaluation on the test split (EvalResult::to_json)
+  nlohmann::json test;  // final evaluation on the test split (EvalResult::to_json; "tta" inside with TTA)
+  std::string weights;  // the weight set it used: "raw" or e.g. "ema"
   nlohmann::json distributed;  // world size, backend, global batch, ... (final.json's "distributed")
 };
 

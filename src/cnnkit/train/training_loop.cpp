@@ -41,13 +41,7 @@ void TrainingLoop::run() {
   if (parallel_) parallel_->barrier();
 }
 
-EvalOptions TrainingLoop::eval_options() const {
-  EvalOptions o;
-  o.batch_size = run_.tc.eval_batch_size;
-  o.channels_last = run_.tc.channels_last;
-  o.bf16 = run_.tc.bf16();
-  return parallel_ ? parallel_->eval_options(o) : o;
-}
+EvalOptions TrainingLoop::eval_options() const { return run_.eval_options(); }
 
 bool TrainingLoop::stop_requested() {
   return parallel_ ? parallel_->any_rank_stopping(interrupt_requested()) : interrupt_requested();
@@ -92,7 +86,7 @@ double TrainingLoop::train_epoch(int epoch) {
     const auto idx = perm.slice(0, start, end);
     const auto x = run_.pipeline->batch(run_.data.train, idx, /*train=*/true, *augment);
     const auto y = run_.data.train.labels.index_select(0, idx).to(run_.device, /*non_blocking=*/true);
-    set_learning_rate(*run_.optimizer, run_.scheduled_lr(st.step));
+    set_learning_rate(*run_.optimizer, run_.scheduled_lr(st.step), run_.lr_scales);
     const StepPosition where{epoch, b + 1, &last_checkpoint_};
     StepResult r = step_(x, y, where, weight);
     ++st.step;
@@ -119,21 +113,39 @@ void TrainingLoop::end_epoch(int epoch, double seconds) {
     parallel_->broadcast_buffers();  // evaluate and save with rank 0's batch-norm statistics
     parallel_->check_replicas("after epoch " + std::to_string(epoch));
   }
-  const EvalResult val =
-      evaluate(run_.model, run_.validation_set(), *run_.pipeline, run_.device, run_.data.class_names, eval_options());
-  const nlohmann::json row = {{"epoch", epoch},
-                              {"train_loss", train_loss},
-                              {"train_accuracy", train_accuracy},
-                              {"val_loss", val.loss},
-                              {"val_accuracy", val.top1},
-                              {"lr", run_.scheduled_lr(std::max<std::int64_t>(0, st.step - 1))},
-                              {"seconds", seconds},
-                              {"images_per_second", static_cast<double>(run_.train_size()) / std::max(1e-9, seconds)}};
+  // The monitoring figures: val_* on the validation split, or test_* when there is none (then
+  // they are for watching only: nothing is selected by them). Weight sets kept by observers
+  // (e.g. ema) are evaluated too, as <set>_val_* / <set>_test_*.
+  // With validate_every N, only every N-th epoch and the last are evaluated; the others' rows
+  // have no monitoring figures.
+  const std::string m = run_.monitor_prefix();
+  const int every = run_.tc.validate_every;
+  const bool validate = every > 0 && (epoch % every == 0 || epoch == run_.tc.epochs);
+  const EvalResult val = validate ? run_.evaluate_weights(kRawWeights, run_.validation_set()) : EvalResult{};
+  nlohmann::json row = {{"epoch", epoch}, {"train_loss", train_loss}, {"train_accuracy", train_accuracy}};
+  if (validate) {
+    row[m + "_loss"] = val.loss;
+    row[m + "_accuracy"] = val.top1;
+  }
+  double chosen_accuracy = validate ? val.top1 : -1.0;  // of the run's default weights
+  for (const auto& [name, ws] : run_.weight_sets) {
+    if (!validate) break;
+    const bool decides_best = run_.has_validation && name == run_.default_weights;
+    if (!ws.validate && !decides_best) continue;
+    const EvalResult r = run_.evaluate_weights(name, run_.validation_set());
+    row[name + "_" + m + "_loss"] = r.loss;
+    row[name + "_" + m + "_accuracy"] = r.top1;
+    if (name == run_.default_weights) chosen_accuracy = r.top1;
+  }
+  row["lr"] = run_.scheduled_lr(std::max<std::int64_t>(0, st.step - 1));
+  row["seconds"] = seconds;
+  row["images_per_second"] = static_cast<double>(run_.train_size()) / std::max(1e-9, seconds);
   st.epoch = epoch;
   run_.history.push_back(row);
-  const bool is_best = val.top1 > st.best_val_accuracy;
+  // best.pt is chosen on the validation split only, never on the test split.
+  const bool is_best = run_.has_validation && chosen_accuracy > st.best_val_accuracy;
   if (is_best) {
-    st.best_val_accuracy = val.top1;
+    st.best_val_accuracy = chosen_accuracy;
     st.best_epoch = epoch;
   }
   const EpochReport report{epoch, row, val, is_best};

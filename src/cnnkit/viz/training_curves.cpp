@@ -26,7 +26,7 @@ constexpr double kTickScale = 0.4, kLegendScale = 0.4, kTitleScale = 0.5;
 // BGR
 const cv::Scalar kWhite(255, 255, 255), kInk(40, 40, 40), kGrid(228, 228, 228), kFrame(150, 150, 150);
 const cv::Scalar kBlue(180, 119, 31), kFaintBlue(236, 214, 190), kOrange(14, 127, 255), kGreen(44, 160, 44),
-    kGray(110, 110, 110);
+    kGray(110, 110, 110), kRed(40, 39, 214);
 
 struct Series {
   std::string label;
@@ -99,6 +99,11 @@ Panel metric_panel(const std::string& title, const nlohmann::json& rows, const s
     p.series.push_back(epoch_series(rows, "train_" + key, "train", kBlue, f));
   }
   p.series.push_back(epoch_series(rows, "val_" + key, "validation", kOrange, f));
+  // Without a validation split the watched figures are the test split's (test_*), labelled so;
+  // a run that keeps EMA weights shows their figures too.
+  p.series.push_back(epoch_series(rows, "test_" + key, "test (watch only)", kRed, f));
+  p.series.push_back(epoch_series(rows, "ema_val_" + key, "validation, EMA", kGreen, f));
+  p.series.push_back(epoch_series(rows, "ema_test_" + key, "test, EMA (watch only)", kGreen, f));
   if (best_epoch > 0) {
     p.best_x = best_epoch;
     p.best_label = "best epoch (" + std::to_string(best_epoch) + ")";

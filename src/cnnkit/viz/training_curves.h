@@ -1,7 +1,9 @@
 // curves.png: three panels drawn with OpenCV, the way Keras/TensorBoard users expect them.
 //  - loss and accuracy against epochs: the training value every few steps (steps.csv, drawn
 //    faint, with a smoothed line over it), the training mean of each epoch, the validation
-//    value of each epoch, and a dashed line at the best epoch (highest validation accuracy);
+//    value of each epoch (the test split's, labelled "watch only", when the run has no
+//    validation split; the EMA weights' too), and a dashed line at the best epoch (highest
+//    validation accuracy);
 //  - the learning rate the schedule gave, step by step (or per epoch without steps.csv).
 // Ticks are "nice" values (viz/axes.h); a one-epoch run gets an axis from 0 to 1 epoch; the
 // legends sit above the plots, never over the data. Throws ImageIOError without OpenCV.
