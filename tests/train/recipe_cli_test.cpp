@@ -38,15 +38,6 @@ json tiny(const json& training, double validation_split, const json& extra = jso
   return c;
 }
 
-std::vector<json> json_lines(const std::string& out) {
-  std::vector<json> lines;
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) lines.push_back(json::parse(line));
-  return lines;
-}
-
 json evaluate_json(const std::vector<std::string>& args) {
   std::vector<std::string> all = {"evaluate", "--json"};
   all.insert(all.end(), args.begin(), args.end());
