@@ -100,8 +100,12 @@ int run(int argc, char** argv) {
   app.add_option("--log-level", g.log_level, "trace|debug|info|warn|error|off")->capture_default_str();
   app.add_flag("-q,--quiet", g.quiet, "Only warnings and errors on stderr; no progress");
   std::string color = "auto";
+  // Set as soon as it is parsed: a --config that is not found fails inside the parse, and its
+  // error already follows --color.
   app.add_option("--color", color, "Colour on stderr: auto (a terminal, unless NO_COLOR is set)|always|never")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->trigger_on_parse()
+      ->each([](const std::string& mode) { set_color_mode(parse_color_mode(mode)); });
 
   std::vector<Command> commands;
   for (CommandRegistration add : kCommands) commands.push_back(add(app, g));

@@ -109,7 +109,7 @@ TEST_F(BadConfig, UnknownKeyListsValidKeys) {
   expect_error(r, at("/layers/0/stride") + "unknown key 'stride' (did you mean 'strides'?); valid keys: ",
                {"type, name, filters, kernel_size, strides, padding"});
   auto top = summary(std::string("{") + kInput + R"(, "layers": [{"type": "flatten"}], "optimiser": {}})");
-  expect_error(top, at("/optimiser") + "unknown key 'optimiser'; valid keys: name, description, data, init, input, layers, training", {});
+  expect_error(top, at("/optimiser") + "unknown key 'optimiser'; valid keys: name, description, data, evaluation, init, input, layers, training", {});
 }
 
 TEST_F(BadConfig, LayerThatCannotTakeItsInputShowsBothShapes) {

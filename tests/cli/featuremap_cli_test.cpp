@@ -113,7 +113,7 @@ TEST(FeaturemapCli, UntrainedModelWritesChannelsGridInputAndAManifestOfEveryFile
   json ch1 = entry(m, "channel", "0", 1);
   ASSERT_FALSE(ch1.is_null()) << m.dump(2);
   EXPECT_EQ(ch1["layer_name"], "conv2d");
-  EXPECT_EQ(ch1["shape"], json({3, 12, 12}));
+  EXPECT_EQ(ch1["shape"], json({{"channels", 3}, {"height", 12}, {"width", 12}}));
   EXPECT_EQ(ch1["image_size"], json({24, 24}));
   EXPECT_GE(ch1["zero_fraction"].get<double>(), 0.0);
 
@@ -180,11 +180,11 @@ TEST(FeaturemapCli, AllLayersIncludingResidualBodiesAndFlatStripsAndSeveralInput
   }
   EXPECT_TRUE(fs::exists(out + "/1.0_conv2d_1/filters.png"));
   json strip = entry(m, "grid", "3");
-  EXPECT_EQ(strip["shape"], json({108}));  // 6×6×3 after the pool
+  EXPECT_EQ(strip["shape"], json({{"features", 108}}));  // 6×6×3 after the pool
   auto s = read_image(strip["path"], 3);
   EXPECT_GE(s.size(2), 64 * 8);  // rows of 64 cells of at least 8 px
   json f = entry(m, "filters", "0");
-  EXPECT_EQ(f["shape"], json({3, 1, 3, 3}));
+  EXPECT_EQ(f["shape"], json({{"filters", 3}, {"channels", 1}, {"height", 3}, {"width", 3}}));
 }
 
 TEST(FeaturemapCli, ErrorsAreClearWithNonZeroExit) {
@@ -219,7 +219,7 @@ TEST(FeaturemapCli, ErrorsAreClearWithNonZeroExit) {
 
   r = run_cli({"featuremap", "--image", img, "--out", out});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("needs --checkpoint"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("no --checkpoint given and no run found"), std::string::npos) << r.err;
 
   r = run_cli({"featuremap", "--config", cfg, "--index", "0", "--out", out});  // no data section
   EXPECT_EQ(r.exit_code, 2) << r.err;
@@ -319,10 +319,13 @@ TEST_F(FeaturemapTrained, CompareHoldsBothModelsMapsWithSharedNormalisation) {
     EXPECT_NEAR(e["models"][0]["max"].get<double>(), ma[c].max().item<double>(), 1e-4);
     EXPECT_NEAR(e["models"][1]["max"].get<double>(), mb[c].max().item<double>(), 1e-4);
     auto png = read_image(e["path"], 1)[0];
-    ASSERT_EQ(png.sizes(), (std::vector<std::int64_t>{28, 28 + 4 + 28}));
+    // A caption line ("A: untrained", "B: trained") over the two maps, 8 pixels apart.
+    ASSERT_EQ(png.size(1), 28 + 8 + 28);
+    ASSERT_GT(png.size(0), 28);
+    png = png.slice(0, png.size(0) - 28);
     double lo = std::min(ma[c].min().item<double>(), mb[c].min().item<double>());
     double hi = std::max(ma[c].max().item<double>(), mb[c].max().item<double>());
-    auto left = png.slice(1, 0, 28).to(torch::kInt), right = png.slice(1, 32, 60).to(torch::kInt);
+    auto left = png.slice(1, 0, 28).to(torch::kInt), right = png.slice(1, 36, 64).to(torch::kInt);
     EXPECT_LE((left - expected_u8(ma[c], lo, hi).to(torch::kInt)).abs().max().item<int>(), 1) << "channel " << c;
     EXPECT_LE((right - expected_u8(mb[c], lo, hi).to(torch::kInt)).abs().max().item<int>(), 1) << "channel " << c;
   }

@@ -122,14 +122,16 @@ TEST_F(ShortForms, NoRunToDefaultToIsAClearError) {
 }
 
 TEST_F(ShortForms, PositionalForms) {
+  // The run has no validation split, so its best.pt was picked by test accuracy: a run directory
+  // means its final weights, last.pt (the ones final.json reports).
   auto ev = in_project({"evaluate", run_, "--json"});
   ASSERT_EQ(ev.exit_code, 0) << ev.err;
-  EXPECT_EQ(json::parse(ev.out)["checkpoint"], run_ + "/best.pt");
+  EXPECT_EQ(json::parse(ev.out)["checkpoint"], run_ + "/last.pt");
   EXPECT_FALSE(contains(ev.err, "using the latest run"));
 
   auto fm = in_project({"featuremap", run_, "--layer", "0", "--out", tmp_->str("fm")});
   ASSERT_EQ(fm.exit_code, 0) << fm.err;
-  EXPECT_EQ(json::parse(fm.out)["checkpoint"], run_ + "/best.pt");
+  EXPECT_EQ(json::parse(fm.out)["checkpoint"], run_ + "/last.pt");
 
   auto ex = in_project({"export", run_, "--format", "torchscript", "--out", tmp_->str("export-positional")});
   ASSERT_EQ(ex.exit_code, 0) << ex.err;

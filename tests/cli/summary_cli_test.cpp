@@ -94,7 +94,7 @@ TEST(Cli, HelpShowsCommandsOptionsAndDefaults) {
   auto s = run_cli({"summary", "--help"});
   EXPECT_EQ(s.exit_code, 0);
   EXPECT_EQ(s.err, "");
-  for (const char* part : {"--config", "REQUIRED", "--set", "layers.0.filters=16", "--json"})
+  for (const char* part : {"--config", "model", "a checkpoint or a run directory", "--set", "layers.0.filters=16", "--json"})
     EXPECT_TRUE(contains(s.out, part)) << part << "\n" << s.out;
 
   auto i = run_cli({"info", "--help"});

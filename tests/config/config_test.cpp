@@ -68,12 +68,12 @@ TEST(LoadConfig, SeedConfigsResolveWithDefaults) {
   EXPECT_EQ(c.resolved()["layers"][0],
             json({{"type", "conv2d"}, {"name", "conv2d"}, {"filters", 32}, {"kernel_size", 3}, {"strides", 1},
                   {"padding", "same"}, {"dilation", 1}, {"groups", 1}, {"batch_norm", false}, {"bias", true},
-                  {"activation", "relu"}, {"init", "inherit"}}));
+                  {"activation", "relu"}, {"init", "inherit"}, {"trainable", true}}));
   EXPECT_EQ(c.resolved()["layers"][1],
             json({{"type", "maxpool2d"}, {"name", "maxpool2d"}, {"pool_size", 2}, {"strides", 2}, {"padding", "valid"}}));
   EXPECT_EQ(c.resolved()["layers"][10],
             json({{"type", "dense"}, {"name", "dense"}, {"units", 10}, {"activation", "linear"}, {"batch_norm", false},
-                  {"bias", true}, {"init", "inherit"}}));
+                  {"bias", true}, {"init", "inherit"}, {"trainable", true}}));
   EXPECT_TRUE(c.has_section("layers"));
   EXPECT_TRUE(c.has_section("training"));
   EXPECT_TRUE(c.has_section("data"));
@@ -97,7 +97,7 @@ TEST(ResolveConfig, TopLevelKeys) {
   json typo = model_doc({conv()});
   typo["lyers"] = json::array();
   EXPECT_EQ(resolve_error(typo), "test.json:/lyers: unknown key 'lyers' (did you mean 'layers'?); valid keys: name, "
-                                 "description, data, init, input, layers, training");
+                                 "description, data, evaluation, init, input, layers, training");
   EXPECT_EQ(resolve_error(json::array({1})), "test.json:/: must be an object; got an array [1]");
   EXPECT_EQ(resolve_error({{"layers", {conv()}}}), "test.json:/: missing required field 'input'");
   EXPECT_EQ(resolve_error({{"input", {{"channels", 1}, {"height", 28}, {"width", 28}}}}),
@@ -136,7 +136,8 @@ TEST(ResolveConfig, LayerListErrors) {
             "test.json:/layers/0/padding: must be \"same\", \"valid\", an integer >= 0 or [h, w]; got true");
   EXPECT_EQ(resolve_error(model_doc({conv({{"filter", 4}})})),
             "test.json:/layers/0/filter: unknown key 'filter' (did you mean 'filters'?); valid keys: type, name, filters, "
-            "kernel_size, strides, padding, dilation, groups, bias, activation, alpha, batch_norm, init");
+            "kernel_size, strides, padding, dilation, groups, bias, activation, alpha, batch_norm, maxpool, init, "
+            "whitening_eps, trainable");
   EXPECT_EQ(resolve_error(model_doc({{{"type", "dense"}, {"units", 0}}})),
             "test.json:/layers/0/units: must be between 1 and 16777216; got 0");
 }
@@ -220,7 +221,7 @@ TEST(Override, Errors) {
   EXPECT_EQ(err("=3"), "--set =3: expected PATH=VALUE, e.g. training.epochs=5");
   EXPECT_EQ(err("layres.0.filters=3"),
             "--set layres.0.filters=3: unknown section 'layres' (did you mean 'layers'?); valid sections: name, "
-            "description, data, init, input, layers, training");
+            "description, data, evaluation, init, input, layers, training");
   EXPECT_EQ(err("layers.5.filters=3"), "--set layers.5.filters=3: index 5 out of range for /layers (2 entries)");
   EXPECT_EQ(err("layers.first.filters=3"), "--set layers.first.filters=3: /layers is a list; expected an index, got 'first'");
   EXPECT_EQ(err("layers..filters=3"), "--set layers..filters=3: empty name in path 'layers..filters'");
@@ -243,7 +244,8 @@ TEST(Override, LaterErrorsNameTheOption) {
             "--set layers.3.kernel_size=0: must be a positive integer or [h, w]; got 0");
   EXPECT_EQ(config_error_of([&] { load_config(mnist, {"layers.0.filters=8", "layers.3.stride=2"}); }),
             "--set layers.3.stride=2: unknown key 'stride' (did you mean 'strides'?); valid keys: type, name, filters, "
-            "kernel_size, strides, padding, dilation, groups, bias, activation, alpha, batch_norm, init");
+            "kernel_size, strides, padding, dilation, groups, bias, activation, alpha, batch_norm, maxpool, init, "
+            "whitening_eps, trainable");
   // A key the option created (not the file) is the option's, even where the error is reported
   // above the leaf it set.
   EXPECT_EQ(config_error_of([&] { load_config(mnist, {"input.extra.x=1"}); }),

@@ -29,7 +29,7 @@ TEST(DataCli, PrintsTheResolvedData) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("source        mnist"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("images        train 30, validation 10, test 20"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("image shape   1×28×28"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("image shape   28×28×1 (H×W×C)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("pixel mean"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("train-labels-idx1-ubyte.gz"), std::string::npos) << r.out;
 }

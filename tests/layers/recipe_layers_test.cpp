@@ -90,7 +90,7 @@ TEST(BatchNormOptions, ObjectFormInsideConvAndDense) {
     build_one({{"type", "conv2d"}, {"filters", 4}, {"kernel_size", 3}, {"batch_norm", {{"momentun", 0.1}}}},
               Shape::spatial(3, 8, 8));
   });
-  EXPECT_NE(e.find("/layers/0/batch_norm: unknown key 'momentun' (did you mean 'momentum'?)"), std::string::npos) << e;
+  EXPECT_NE(e.find("/layers/0/batch_norm/momentun: unknown key 'momentun' (did you mean 'momentum'?)"), std::string::npos) << e;
   e = config_error_of([] {
     build_one({{"type", "conv2d"}, {"filters", 4}, {"kernel_size", 3}, {"batch_norm", "yes"}}, Shape::spatial(3, 8, 8));
   });

@@ -115,7 +115,7 @@ TEST(Optimizer, GroupsSplitNormAndBiasParametersWithTheirOwnRateAndDecay) {
   EXPECT_EQ(plain->param_groups()[0].params().size(), 4u);
 
   std::string e = optimizer_error({{"type", "sgd"}, {"groups", {{"norms", json::object()}}}});
-  EXPECT_NE(e.find("/training/optimizer/groups: unknown key 'norms' (did you mean 'norm'?)"), std::string::npos) << e;
+  EXPECT_NE(e.find("/training/optimizer/groups/norms: unknown key 'norms' (did you mean 'norm'?)"), std::string::npos) << e;
   e = optimizer_error({{"type", "sgd"}, {"groups", {{"norm", {{"lr_scale", 0}}}}}});
   EXPECT_NE(e.find("/training/optimizer/groups/norm/lr_scale: must be in (0.0"), std::string::npos) << e;
 }

@@ -80,9 +80,11 @@ void print_result(const TrainResult& r, bool json) {
     std::cout << line.dump() << std::endl;
     return;
   }
-  std::printf("run: %s\ntest accuracy: %.2f%%  (loss %.4f, top-5 %.2f%%) after %s, %s weights\n",
-              r.run_dir.c_str(), 100 * acc, r.test["loss"].get<double>(), 100 * r.test["top5_accuracy"].get<double>(),
-              plural(r.epochs_completed, "epoch").c_str(), r.weights.c_str());
+  // The weight set is named only when it is not the model's own weights (e.g. "ema").
+  const std::string weights = r.weights == kRawWeights ? "" : ", " + r.weights + " weights";
+  std::printf("run: %s\ntest accuracy: %.2f%%  (loss %.4f, top-5 %.2f%%) after %s%s\n", r.run_dir.c_str(), 100 * acc,
+              r.test["loss"].get<double>(), 100 * r.test["top5_accuracy"].get<double>(),
+              plural(r.epochs_completed, "epoch").c_str(), weights.c_str());
   if (r.test.contains("tta"))
     std::printf("test accuracy with test-time augmentation (%d views): %.2f%%  (loss %.4f)\n",
                 r.test["tta"]["views"].get<int>(), 100 * r.test["tta"]["accuracy"].get<double>(),

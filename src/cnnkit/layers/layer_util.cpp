@@ -111,11 +111,13 @@ const std::vector<std::string>& init_names() {
 
 namespace {
 
-// The identity on the leading min(out, in) channels: conv weights [out, in, kh, kw] get a 1 at
-// the kernel centre, dense weights [out, in] the identity block; the rest keeps its values.
+// The identity on the leading min(out, in) channels: output channel i < m reads input channel i
+// only (conv weights [out, in, kh, kw] get a 1 at the kernel centre, dense weights [out, in] a 1
+// on the diagonal, every other input weight of those outputs is 0); outputs from m on keep their
+// values.
 void dirac_block(torch::Tensor& w) {
   const std::int64_t m = std::min(w.size(0), w.size(1));
-  auto block = w.narrow(0, 0, m).narrow(1, 0, m);
+  auto block = w.narrow(0, 0, m);
   block.zero_();
   auto idx = torch::arange(m, torch::kInt64);
   if (w.dim() == 4) {

@@ -81,18 +81,24 @@ void read_metrics(const fs::path& file, RunRow& r) {
       throw Damage{"metrics.jsonl line " + std::to_string(n + 1) + " is not valid JSON"};
     }
     ++n;
+    // val_accuracy is there on the epochs that validated (a run without a validation split
+    // monitors test_accuracy instead; training.validate_every skips epochs).
     try {
       r.epochs_done = row.at("epoch").get<int>();
-      const double val = row.at("val_accuracy").get<double>();
-      if (!r.best_val_accuracy || val > *r.best_val_accuracy) {
-        r.best_val_accuracy = val;
-        r.best_epoch = r.epochs_done;
+      const auto val = row.find("val_accuracy");
+      if (val != row.end() && !val->is_null()) {
+        const double v = val->get<double>();
+        if (!r.best_val_accuracy || v > *r.best_val_accuracy) {
+          r.best_val_accuracy = v;
+          r.best_epoch = r.epochs_done;
+        }
       }
       const double s = row.at("seconds").get<double>();
       seconds += s;
       images += s * row.at("images_per_second").get<double>();
     } catch (const json::exception&) {
-      throw Damage{"metrics.jsonl line " + std::to_string(n) + " lacks epoch, val_accuracy, seconds or images_per_second"};
+      throw Damage{"metrics.jsonl line " + std::to_string(n) +
+                   " lacks a number for epoch, seconds or images_per_second, or has a val_accuracy that is not one"};
     }
   }
   if (n > 0) {

@@ -140,7 +140,7 @@ TrainResult train_model(const Config& config, TrainOptions options, c10::Device 
                run->has_validation ? "validating" : "watching (not selecting)", run->validation_name(),
                plural(run->validation_set().size(), "image"), plural(run->tc.epochs, "epoch"),
                plural(run->steps_per_epoch, "step"), run->run_dir);
-  if (!run->has_validation)
+  if (!run->has_validation && root)  // said once, by rank 0
     spdlog::warn("no validation split (data.validation_split is 0): the per-epoch figures are test-split figures "
                  "(test_loss, test_accuracy), for watching only; no best.pt is kept");
   if (parallel) {
