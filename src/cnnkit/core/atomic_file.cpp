@@ -5,10 +5,10 @@
 
 #include <fstream>
 #include <random>
-#include <sstream>
 #include <system_error>
 
 #include "cnnkit/core/error.h"
+#include "cnnkit/core/input_file.h"
 
 namespace cnnkit {
 namespace fs = std::filesystem;
@@ -45,15 +45,11 @@ void write_text_atomically(const fs::path& path, const std::string& text) {
   });
 }
 
-std::string read_text_file(const fs::path& path, const char* what) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) throw ConfigError(path.string() + ": " + what + " not found");
-  if (fs::is_directory(path, ec)) throw ConfigError(path.string() + ": is a directory, expected a " + what);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path.string() + ": cannot read " + what);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+std::string read_text_file(const fs::path& path, const char* what, std::uint64_t max_bytes) {
+  InputFile in(path.string());
+  std::string text;
+  if (!in.read_all(text, max_bytes)) throw ConfigError(in.message(what));
+  return text;
 }
 
 }  // namespace cnnkit

@@ -1,6 +1,7 @@
 // Atomic file writes: write to a temporary name in the same folder, flush, then rename over
 // the target. A crash leaves either the old file or the new one, never half of either.
 #pragma once
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -15,6 +16,10 @@ namespace cnnkit {
 void write_atomically(const std::filesystem::path& path,
                       const std::function<void(const std::filesystem::path&)>& write, bool durable = true);
 void write_text_atomically(const std::filesystem::path& path, const std::string& text);
-std::string read_text_file(const std::filesystem::path& path, const char* what);
+// Reads a small text file (a config): a missing file, a directory, a FIFO, a device, a link
+// loop or a file over `max_bytes` throws ConfigError "PATH: ..." (see core/input_file.h).
+constexpr std::uint64_t kMaxTextFileBytes = 64ull << 20;
+std::string read_text_file(const std::filesystem::path& path, const char* what,
+                           std::uint64_t max_bytes = kMaxTextFileBytes);
 
 }  // namespace cnnkit
