@@ -86,8 +86,10 @@ Normalization normalization_from_json(const nlohmann::json& j) {
   try {
     Normalization n{j.at("mean").get<std::vector<double>>(), j.at("std").get<std::vector<double>>()};
     if (n.mean.empty() || n.mean.size() != n.std.size()) throw DataError("mean and std differ in length");
+    for (double m : n.mean)
+      if (!std::isfinite(m)) throw DataError("mean values must be finite");
     for (double s : n.std)
-      if (!(s > 0)) throw DataError("std values must be positive");
+      if (!(s > 0) || !std::isfinite(s)) throw DataError("std values must be finite and positive");
     return n;
   } catch (const nlohmann::json::exception& e) {
     throw DataError(std::string("malformed normalization: ") + e.what());
