@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "cnnkit/core/error.h"
+#include "cnnkit/core/json_text.h"
 #include "cnnkit/core/strings.h"
 
 namespace cnnkit {
@@ -53,8 +54,13 @@ std::string ConfigView::where() const {
 void ConfigView::fail(const std::string& what) const { throw ConfigError(where() + ": " + what); }
 
 std::string ConfigView::render(const json& value) {
-  std::string s = value.dump();
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  std::string s = json_text(value);
+  if (s.size() > 60) {
+    // Cut on a character boundary, so the message stays valid UTF-8.
+    std::size_t cut = 57;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    s = s.substr(0, cut) + "...";
+  }
   return s;
 }
 
@@ -107,6 +113,9 @@ void ConfigView::require_array(bool non_empty) const {
 
 std::int64_t ConfigView::as_int(std::int64_t min, std::int64_t max) const {
   if (!is_integer()) fail("must be an integer; got " + render(*node_));
+  if (node_->is_number_unsigned() && node_->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+    fail("must be at most " + std::to_string(max) + "; got " + render(*node_));
+  }
   std::int64_t v = node_->is_number_float() ? static_cast<std::int64_t>(node_->get<double>())
                                             : node_->get<std::int64_t>();
   if (v < min || v > max) {
@@ -138,7 +147,7 @@ double ConfigView::as_double_in(double min, double max, bool min_inclusive, bool
   bool ok = (min_inclusive ? d >= min : d > min) && (max_inclusive ? d <= max : d < max);
   if (!ok) {
     auto num = [](double x) {
-      std::string s = json(x).dump();
+      std::string s = json_text(json(x));
       return s;
     };
     fail("must be in " + std::string(min_inclusive ? "[" : "(") + num(min) + ", " + num(max) +

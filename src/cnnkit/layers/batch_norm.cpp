@@ -21,8 +21,9 @@ class BatchNormLayer : public LayerType {
     out["epsilon"] = p.has("epsilon") ? p.at("epsilon").as_double_in(0.0, 1.0, false, false) : 1e-5;
     return out;
   }
-  BuiltLayer build(const ConfigView& p, const Shape& in, const BuildContext&) const override {
+  BuiltLayer build(const ConfigView& p, const Shape& in, const BuildContext& ctx) const override {
     namespace nn = torch::nn;
+    reserve_parameters(p, ctx, sat_mul(4, in.is_spatial() ? in.channels() : in.features()));
     double momentum = p.at("momentum").as_double(), eps = p.at("epsilon").as_double();
     BuiltLayer b;
     if (in.is_spatial()) {

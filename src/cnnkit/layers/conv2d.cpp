@@ -68,6 +68,9 @@ class Conv2dLayer : public LayerType {
                         std::to_string(in.channels()) + ", input " + in.str() + ") and filters (" + std::to_string(filters) + ")");
     }
     Pair out_hw = output_size(hw, pad, k, s, d);
+    const bool bias = p.at("bias").as_bool(), bn = p.at("batch_norm").as_bool();
+    const std::int64_t weights = sat_mul(sat_mul(filters, in.channels() / groups), sat_mul(k.first, k.second));
+    reserve_parameters(p, ctx, sat_add(weights, (bias ? filters : 0) + (bn ? 4 * filters : 0)));
 
     namespace nn = torch::nn;
     LayerStack seq;
@@ -75,7 +78,7 @@ class Conv2dLayer : public LayerType {
                     .stride({s.first, s.second})
                     .dilation({d.first, d.second})
                     .groups(groups)
-                    .bias(p.at("bias").as_bool());
+                    .bias(bias);
     if (pad.symmetric()) {
       opts.padding(std::vector<std::int64_t>{pad.top, pad.left});
     } else {
@@ -84,14 +87,14 @@ class Conv2dLayer : public LayerType {
     nn::Conv2d conv(opts);
     init_weights(*conv, ctx.init);
     seq->push_back("conv", conv);
-    if (p.at("batch_norm").as_bool()) seq->push_back("bn", nn::BatchNorm2d(filters));
+    if (bn) seq->push_back("bn", nn::BatchNorm2d(filters));
     std::string act = p.at("activation").as_string();
     if (act != "linear") seq->push_back("act", make_activation(act, p.get_double("alpha", default_alpha(act))));
 
     BuiltLayer b;
     b.module = nn::AnyModule(seq);
     b.output = Shape::spatial(filters, out_hw.first, out_hw.second);
-    b.macs = out_hw.first * out_hw.second * filters * (in.channels() / groups) * k.first * k.second;
+    b.macs = sat_mul(sat_mul(out_hw.first, out_hw.second), weights);
     return b;
   }
 };
