@@ -9,9 +9,9 @@ rounds=${ROUNDS:-5}
 [ -d data/cifar10 ] || scripts/get-data.sh cifar10 >&2
 for precision in fp32 bf16; do
   echo "== configs/cifar.json, precision $precision, channels-last"
-  "$ck" bench --config configs/cifar.json --batch 128 --rounds "$rounds" --set training.precision=$precision --layers
+  "$ck" bench --config configs/cifar.json --batch-size 128 --rounds "$rounds" --set training.precision=$precision --layers
   echo
 done
 echo "== configs/cifar.json, fp32, contiguous (NCHW) weights and inputs"
-"$ck" bench --config configs/cifar.json --batch 128 --rounds "$rounds" --set training.precision=fp32 \
+"$ck" bench --config configs/cifar.json --batch-size 128 --rounds "$rounds" --set training.precision=fp32 \
   --set training.channels_last=false --no-data

@@ -47,14 +47,17 @@ for t in "${targets[@]}"; do
   corpus="$BUILD/corpus/$t" findings="$BUILD/findings/$t" seeds="$BUILD/seeds/$t"
   mkdir -p "$corpus" "$findings" "$seeds"
   CNNKIT_FUZZ_MAKE_SEEDS="$seeds" "$BUILD/fuzz_$t" >/dev/null 2>&1 || true  # targets that generate seeds
-  dict=()
+  dict=() committed=()
   if [ -f "tests/fuzz/$t.dict" ]; then dict=(-dict="tests/fuzz/$t.dict"); fi
+  # Targets that make their seeds (checkpoint, image) have no committed corpus folder, and
+  # libFuzzer exits on a folder that does not exist.
+  if [ -d "tests/fuzz/corpus/$t" ]; then committed=("tests/fuzz/corpus/$t"); fi
   before=$(find "$findings" -type f | wc -l)
   echo "fuzz.sh: $t for ${SECONDS_PER_TARGET}s" >&2
   # -rss_limit_mb/-malloc_limit_mb: one input may not take more than 2 GiB in all, nor ask for
   # more than 1 GiB at once; -timeout: nor take more than 20 s.
   # shellcheck disable=SC2086
-  "$BUILD/fuzz_$t" "$corpus" "tests/fuzz/corpus/$t" "$seeds" "${dict[@]}" \
+  "$BUILD/fuzz_$t" "$corpus" "${committed[@]}" "$seeds" "${dict[@]}" \
     -max_total_time="$SECONDS_PER_TARGET" -timeout=20 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
     -max_len=16384 -print_final_stats=1 -artifact_prefix="$findings/" ${FUZZ_ARGS:-} \
     2>"$BUILD/fuzz-$t.log" || status=1

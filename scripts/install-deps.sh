@@ -8,6 +8,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev            # LibTorch 1.13.1 (CPU)
+  libgloo-dev             # Gloo headers for c10d's ProcessGroupGloo (distributed training)
   libcli11-dev            # command-line parsing
   nlohmann-json3-dev      # JSON configs and outputs
   libspdlog-dev           # logging
@@ -15,6 +16,8 @@ packages=(
   libgtest-dev googletest # unit tests
   zlib1g-dev              # reading .gz IDX files
   libopenblas0-openmp     # fast BLAS for Linear layers (takes over libblas.so.3)
+  python3-torch           # cnnkit export: ONNX conversion; tests load exports in Python
+  python3-onnx            # cnnkit export: onnx.checker on model.onnx
 )
 # Optional group: the libFuzzer targets (tests/fuzz, scripts/fuzz.sh) need clang.
 fuzz_packages=(clang libfuzzer-14-dev)

@@ -5,6 +5,10 @@
 #include <torch/version.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include "cnnkit/core/allocator.h"
@@ -17,19 +21,33 @@ namespace {
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
-}  // namespace
-
-namespace cnnkit {
-std::string device_choice(const GlobalOptions& g, const std::string& config_device) {
-  return g.device_given || config_device.empty() ? g.device : config_device;
+// Results that could not be written are a failure, not a success: a full disk or a closed
+// file behind stdout ends with exit 1. (A closed pipe ends the process through SIGPIPE before
+// this, quietly, as other Unix tools do: `cnnkit predict ... | head`.)
+int finish_stdout(int code) {
+  errno = 0;
+  std::cout.flush();
+  const bool failed = !std::cout || std::fflush(stdout) != 0 || std::ferror(stdout);
+  if (!failed) return code;
+  const int err = errno;
+  std::cerr << "cnnkit: error: cannot write the results to standard output"
+            << (err ? std::string(": ") + std::strerror(err) : std::string()) << "\n";
+  return code == 0 ? 1 : code;
 }
-}  // namespace cnnkit
 
-namespace {
+// Every command, in the order --help lists them.
+const cnnkit::CommandRegistration kCommands[] = {
+    cnnkit::register_summary, cnnkit::register_info, cnnkit::register_train, cnnkit::register_evaluate,
+    cnnkit::register_predict, cnnkit::register_data, cnnkit::register_bench, cnnkit::register_featuremap,
+    cnnkit::register_export,
+};
 
 int run(int argc, char** argv) {
   using namespace cnnkit;
   configure_allocator();  // before the first tensor: see core/allocator.h
+  // Past a file-size limit (ulimit -f), writes fail with EFBIG and are reported, instead of
+  // SIGXFSZ killing the process in the middle of a checkpoint.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"cnnkit: train and inspect convolutional networks described in JSON configs (LibTorch)"};
   app.set_version_flag("--version", std::string("cnnkit ") + CNNKIT_VERSION + " (LibTorch " + TORCH_VERSION + ")");
   app.require_subcommand(1);
@@ -43,16 +61,8 @@ int run(int argc, char** argv) {
   app.add_option("--log-level", g.log_level, "trace|debug|info|warn|error|off")->capture_default_str();
   app.add_flag("-q,--quiet", g.quiet, "Only warnings and errors on stderr; no progress");
 
-  std::vector<Command> commands = {
-      register_summary(app, g),
-      register_info(app, g),
-      register_train(app, g),
-      register_evaluate(app, g),
-      register_predict(app, g),
-      register_data(app, g),
-      register_bench(app, g),
-      register_featuremap(app, g),
-  };
+  std::vector<Command> commands;
+  for (CommandRegistration add : kCommands) commands.push_back(add(app, g));
 
   try {
     app.parse(argc, argv);
@@ -64,7 +74,7 @@ int run(int argc, char** argv) {
   setup_logging(g.log_level, g.quiet);
   configure_threads(g.threads);
   for (auto& c : commands)
-    if (c.app->parsed()) return c.run();
+    if (c.app->parsed()) return finish_stdout(c.run());
   return 2;
 }
 

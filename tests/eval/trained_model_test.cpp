@@ -1,90 +1,128 @@
-// The one loader for trained models (eval/trained_model.h): metadata validated against the
-// model (normalisation channels, std, class names), and a stored config that cannot be built
-// here is the checkpoint's problem (exit 1), not a config error.
-#include "cnnkit/eval/trained_model.h"
-
+// The one loader for trained models: checkpoint or run directory -> model, normalisation and
+// class names, with damaged metadata refused naming the file and what is wrong.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "cnnkit/core/error.h"
-#include "cnnkit/layers/layer_registry.h"
+#include "cnnkit/eval/trained_model.h"
 #include "support/cli.h"
+#include "support/model_helpers.h"
 
 using namespace cnnkit;
+using namespace cnnkit::test;
 
 namespace {
 
-Config tiny_config() {
-  auto src = std::make_shared<ConfigSource>();
-  src->file = "tiny.json";
-  return resolve_config(json::parse(R"({"input": {"channels": 2, "height": 4, "width": 4},
-      "layers": [{"type": "flatten"}, {"type": "dense", "units": 3}]})"),
-                        src);
+Config two_class_config() {
+  json doc = model_doc({{{"type", "flatten"}}, {{"type", "dense"}, {"units", 2}}}, 3, 2, 2);
+  return resolve_doc(doc);
 }
 
-std::string save(const test::TempDir& dir, const json& meta) {
-  Config c = tiny_config();
+std::string write_checkpoint(const TempDir& dir, const json& meta, const std::string& name = "m.pt") {
+  Config c = two_class_config();
   Model m = build_model(c);
-  CheckpointData data;
-  data.config = c.resolved();
-  data.meta = meta;
-  const std::string path = dir.str("m.pt");
-  save_checkpoint(path, m, data, nullptr);
+  CheckpointData cd;
+  cd.config = c.resolved();
+  cd.meta = meta;
+  std::string path = dir.str(name);
+  save_checkpoint(path, m, cd, nullptr);
   return path;
 }
 
-std::string load_error(const std::string& path) {
+json good_meta() {
+  return {{"class_names", {"cat", "dog"}}, {"normalization", {{"mean", {0.5, 0.5, 0.5}}, {"std", {0.2, 0.2, 0.2}}}}};
+}
+
+std::string error_of(const std::string& path) {
   try {
     load_trained_model(path);
   } catch (const CheckpointError& e) {
     return e.what();
-  } catch (const std::exception& e) {
-    return std::string("<other: ") + e.what() + ">";
   }
-  return "<no error>";
+  return "<no CheckpointError>";
 }
-
-const json kGood = {{"class_names", {"a", "b", "c"}}, {"normalization", {{"mean", {0.5, 0.5}}, {"std", {0.2, 0.3}}}}};
 
 }  // namespace
 
-TEST(TrainedModel, LoadsWhatItPromises) {
-  test::TempDir dir;
-  TrainedModel t = load_trained_model(save(dir, kGood));
-  EXPECT_EQ(t.class_names, (std::vector<std::string>{"a", "b", "c"}));
-  EXPECT_EQ(t.normalization.std, (std::vector<double>{0.2, 0.3}));
+TEST(TrainedModel, LoadsModelNormalizationAndNames) {
+  TempDir dir;
+  std::string path = write_checkpoint(dir, good_meta(), "best.pt");
+  TrainedModel t = load_trained_model(dir.str());  // a run directory: its best.pt
+  EXPECT_EQ(t.checkpoint.path, path);
+  EXPECT_EQ(t.class_names, (std::vector<std::string>{"cat", "dog"}));
+  EXPECT_EQ(t.normalization.std, (std::vector<double>{0.2, 0.2, 0.2}));
+  EXPECT_EQ(t.model.num_outputs(), 2);
+  EXPECT_FALSE(t.model.net->is_training());
 }
 
-TEST(TrainedModel, MetadataThatDoesNotFitTheModelIsRefused) {
-  test::TempDir dir;
-  const std::string where = dir.str("m.pt") + ": metadata ";
-  json m = kGood;
+TEST(TrainedModel, DamagedMetadataIsRefusedNamingTheFile) {
+  TempDir dir;
+  struct Case {
+    std::string name;
+    json meta;
+    std::string expected;
+  };
+  std::vector<Case> cases;
+  json m = good_meta();
   m.erase("normalization");
-  EXPECT_EQ(load_error(save(dir, m)), where + "'normalization' is missing");
-  m = kGood;
+  cases.push_back({"no_norm.pt", m, "metadata 'normalization' is missing"});
+  m = good_meta();
+  m["normalization"]["std"] = {0.2, 0.0, 0.2};
+  cases.push_back({"zero_std.pt", m, "every std must be positive"});
+  m = good_meta();
   m["normalization"]["mean"] = {0.5};
-  EXPECT_EQ(load_error(save(dir, m)),
-            where + "'normalization' has 1 means and 2 stds, but the model takes 2 channels");
-  m = kGood;
-  m["normalization"]["std"] = {0.2, 0.0};
-  EXPECT_EQ(load_error(save(dir, m)), where + "'normalization'/std holds 0.000000; every std must be positive");
-  m = kGood;
-  m["normalization"]["std"] = {0.2, "x"};
-  EXPECT_EQ(load_error(save(dir, m)), where + "'normalization'/std holds \"x\", not a number");
-  m = kGood;
-  m["class_names"] = {"a", "b"};
-  EXPECT_EQ(load_error(save(dir, m)), where + "'class_names' has 2 names but the model has 3 outputs");
-  m = kGood;
-  m["class_names"] = "abc";
-  EXPECT_EQ(load_error(save(dir, m)), where + "'class_names' must be a list of names; got \"abc\"");
+  m["normalization"]["std"] = {0.2};
+  cases.push_back({"channels.pt", m, "has 1 means and 1 stds, but the model takes 3 channels"});
+  m = good_meta();
+  m["normalization"]["mean"] = {"a", 0.5, 0.5};
+  cases.push_back({"mistyped.pt", m, "holds \"a\", not a number"});
+  m = good_meta();
+  m["normalization"] = "auto";
+  cases.push_back({"string_norm.pt", m, "must be {\"mean\": [...], \"std\": [...]}"});
+  m = good_meta();
+  m["class_names"] = {"cat"};
+  cases.push_back({"names.pt", m, "has 1 names but the model has 2 outputs"});
+  m = good_meta();
+  m["class_names"] = {"cat", 7};
+  cases.push_back({"name_type.pt", m, "holds 7, not a name"});
+  m = good_meta();
+  m.erase("class_names");
+  cases.push_back({"no_names.pt", m, "metadata 'class_names' is missing"});
+  for (const auto& c : cases) {
+    std::string path = write_checkpoint(dir, c.meta, c.name);
+    std::string e = error_of(path);
+    EXPECT_EQ(e.rfind(path + ": ", 0), 0u) << c.name << ": " << e;
+    EXPECT_NE(e.find(c.expected), std::string::npos) << c.name << ": " << e;
+  }
 }
 
-TEST(TrainedModel, AStoredModelTooLargeForThisMachineExitsOne) {
-  test::TempDir dir;
-  const std::string path = save(dir, kGood);
-  set_model_memory_limit(100);  // bytes: the 2×4×4 input alone is 128
-  const std::string msg = load_error(path);
-  set_model_memory_limit(0);
-  EXPECT_EQ(msg.rfind(path + "#config:/input: the model: the input 4×4×2 brings the model to about", 0), 0u) << msg;
-  EXPECT_NE(msg.find("(the config stored in the checkpoint)"), std::string::npos) << msg;
+TEST(TrainedModel, AConfigThatDoesNotMatchTheCheckpointIsRefused) {
+  TempDir dir;
+  std::string path = write_checkpoint(dir, good_meta());
+  json other = model_doc({{{"type", "flatten"}}, {{"type", "dense"}, {"units", 2}}}, 1, 2, 2);
+  try {
+    load_trained_model(path, "best.pt", resolve_doc(other, "other.json"));
+    FAIL() << "no error";
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("checkpoint does not match the config other.json"), std::string::npos);
+  }
+}
+
+TEST(TrainedModel, ErrorsInTheStoredConfigAreCheckpointErrorsButOverridesAreTheUsers) {
+  TempDir dir;
+  std::string path = write_checkpoint(dir, good_meta());
+  LoadedCheckpoint ck = read_checkpoint(path);
+  EXPECT_TRUE(ck.config.source().stored);
+  // A bad --set on the stored config is the user's error (exit 2) ...
+  EXPECT_THROW(with_overrides(ck.config, {"training.epochs=-1"}), ConfigError);
+  try {
+    with_overrides(ck.config, {"training.epochs=-1"});
+  } catch (const CheckpointError&) {
+    FAIL() << "an override error must not be a CheckpointError";
+  } catch (const ConfigError&) {
+  }
+  // ... while a damaged stored value is the checkpoint's (exit 1).
+  json raw = ck.config.resolved();
+  raw["training"]["epochs"] = -4;
+  auto src = std::make_shared<ConfigSource>(ck.config.source());
+  EXPECT_THROW(resolve_config(raw, src), CheckpointError);
 }

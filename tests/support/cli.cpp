@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 
 extern char** environ;
@@ -26,6 +27,13 @@ const bool kHermeticCache = [] {
 
 CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text,
                   const std::vector<std::string>& env) {
+  std::vector<std::string> all{CNNKIT_BINARY};
+  all.insert(all.end(), args.begin(), args.end());
+  return run_command(all, stdin_text, env);
+}
+
+CliResult run_command(const std::vector<std::string>& all, const std::string& stdin_text,
+                      const std::vector<std::string>& env) {
   int in_pipe[2], out_pipe[2], err_pipe[2];
   if (pipe(in_pipe) || pipe(out_pipe) || pipe(err_pipe)) throw std::runtime_error("pipe failed");
   pid_t pid = fork();
@@ -35,13 +43,12 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
     for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
-    std::vector<std::string> all{CNNKIT_BINARY};
-    all.insert(all.end(), args.begin(), args.end());
+    std::vector<std::string> copy = all;
     std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
+    for (auto& a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
     for (const auto& e : env) putenv(strdup(e.c_str()));
-    execv(CNNKIT_BINARY, argv.data());
+    execvp(argv[0], argv.data());
     _exit(127);
   }
   close(in_pipe[0]);
@@ -146,6 +153,17 @@ std::string TempDir::write(const std::string& name, const std::string& text) con
   fs::create_directories(p.parent_path());
   std::ofstream(p, std::ios::binary) << text;
   return p.string();
+}
+
+std::string binary() { return CNNKIT_BINARY; }
+
+std::vector<nlohmann::json> json_lines(const std::string& out) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty() && line[0] == '{') lines.push_back(nlohmann::json::parse(line));
+  return lines;
 }
 
 std::string source_dir() { return CNNKIT_SOURCE_DIR; }

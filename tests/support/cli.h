@@ -2,6 +2,8 @@
 // temporary folders; find the shared data.
 #pragma once
 #include <filesystem>
+
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,11 @@ struct CliResult {
 // Runs `cnnkit ARGS...` (no shell; args passed as is). `stdin_text` is fed to standard input.
 CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "",
                   const std::vector<std::string>& env = {});
+
+// Runs any program (argv[0] looked up on the PATH), e.g. {"prlimit", "--fsize=1000", binary(), ...}.
+CliResult run_command(const std::vector<std::string>& argv, const std::string& stdin_text = "",
+                      const std::vector<std::string>& env = {});
+std::string binary();  // the cnnkit binary under test
 
 // Starts `cnnkit ARGS...` in the background with stdout/stderr sent to files; returns its pid.
 int spawn_cli(const std::vector<std::string>& args, const std::string& out_file, const std::string& err_file);
@@ -38,6 +45,9 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// JSON objects, one per stdout line that holds one (other lines are skipped).
+std::vector<nlohmann::json> json_lines(const std::string& out);
 
 std::string source_dir();                // the repo root
 std::string config_path(const std::string& name);  // configs/<name>

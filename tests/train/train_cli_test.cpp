@@ -10,43 +10,13 @@
 #include <thread>
 
 #include "support/cli.h"
+#include "train/train_fixtures.h"
 
 using namespace cnnkit::test;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-bool have_mnist() { return fs::exists(shared_data() / "mnist" / "train-images-idx3-ubyte.gz"); }
-
-// A small CNN on a 2,000-image MNIST subset: a few seconds per epoch on 2 cores.
-std::string small_config(const TempDir& dir, const std::string& training, int limit_train = 2000) {
-  json c = {{"name", "tiny"},
-            {"input", {{"channels", 1}, {"height", 28}, {"width", 28}}},
-            {"init", "he"},
-            {"data",
-             {{"source", "mnist"},
-              {"root", (shared_data() / "mnist").string()},
-              {"limit_train", limit_train},
-              {"limit_test", 500}}},
-            {"layers", json::array({{{"type", "conv2d"}, {"filters", 8}, {"kernel_size", 3}, {"padding", "same"},
-                                     {"activation", "relu"}},
-                                    {{"type", "maxpool2d"}, {"pool_size", 2}},
-                                    {{"type", "dropout"}, {"rate", 0.1}},
-                                    {{"type", "flatten"}},
-                                    {{"type", "dense"}, {"units", 10}}})},
-            {"training", json::parse(training)}};
-  return dir.write("tiny.json", c.dump(2));
-}
-
-std::vector<json> json_lines(const std::string& out) {
-  std::vector<json> lines;
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) lines.push_back(json::parse(line));
-  return lines;
-}
 
 json evaluate_json(const std::string& checkpoint) {
   auto r = run_cli({"evaluate", "--checkpoint", checkpoint, "--json"});

@@ -1,5 +1,7 @@
 // Each command registers its subcommand and options on the CLI11 app and returns the function
-// that runs it. Commands are thin: they parse options and call the library.
+// that runs it. Commands are thin: they parse options, call the library and print its results.
+// Adding a command: a file in commands/ with its register_<name>(), declared here and listed
+// in kCommands (main.cpp).
 #pragma once
 #include <functional>
 #include <string>
@@ -17,15 +19,14 @@ struct GlobalOptions {
   bool device_given = false;  // --device was on the command line (it beats the config)
 };
 
-// The device to use: --device when given, else the config's training.device, else "auto".
-std::string device_choice(const GlobalOptions& g, const std::string& config_device);
-
 using CommandRunner = std::function<int()>;
 
 struct Command {
   CLI::App* app;
   CommandRunner run;
 };
+
+using CommandRegistration = Command (*)(CLI::App& app, const GlobalOptions& g);
 
 Command register_summary(CLI::App& app, const GlobalOptions& g);
 Command register_info(CLI::App& app, const GlobalOptions& g);
@@ -35,5 +36,6 @@ Command register_predict(CLI::App& app, const GlobalOptions& g);
 Command register_data(CLI::App& app, const GlobalOptions& g);
 Command register_bench(CLI::App& app, const GlobalOptions& g);
 Command register_featuremap(CLI::App& app, const GlobalOptions& g);
+Command register_export(CLI::App& app, const GlobalOptions& g);
 
 }  // namespace cnnkit

@@ -2,13 +2,14 @@
 //                           [--augmented] [--seed S]] [--bench [--batch-size B]]
 #include <iostream>
 
+#include "cnnkit/bench/pipeline_bench.h"
 #include "cnnkit/config/config.h"
-#include "cnnkit/core/device.h"
 #include "cnnkit/core/error.h"
 #include "cnnkit/data/dataset.h"
 #include "cnnkit/data/inspect.h"
 #include "cnnkit/io/image_io.h"
 #include "commands/commands.h"
+#include "options.h"
 
 namespace cnnkit {
 
@@ -23,7 +24,7 @@ struct DataOptions {
   bool augmented = false;
   std::int64_t seed = 0;
   bool bench = false;
-  std::int64_t batch_size = 128;
+  int batch_size = 128;
   double bench_seconds = 3.0;
 };
 }  // namespace
@@ -31,17 +32,17 @@ struct DataOptions {
 Command register_data(CLI::App& app, const GlobalOptions& g) {
   auto o = std::make_shared<DataOptions>();
   auto* sub = app.add_subcommand("data", "Show what a config's data section loads: files, counts, classes, statistics");
-  sub->add_option("-c,--config", o->config, "Config (JSON) with a \"data\" section")->required();
-  sub->add_option("--set", o->sets, "Override a config value, e.g. --set data.limit_train=1000 (repeatable)");
-  sub->add_option("--data-root", o->data_root, "Dataset folder; beats $CNNKIT_DATA, which beats data.root");
-  sub->add_flag("--json", o->json, "Print one JSON document on stdout");
+  add_config_option(sub, o->config, " with a \"data\" section")->required();
+  add_set_option(sub, o->sets, "data.limit_train=1000");
+  add_data_root_option(sub, o->data_root);
+  add_json_flag(sub, o->json);
   sub->add_option("--preview", o->preview, "Write a labelled grid of N training images to --out")
       ->check(CLI::Range(1, 10000));
   sub->add_option("--out", o->out, "PNG file for --preview");
   sub->add_flag("--augmented", o->augmented, "Preview the images after training augmentation");
   sub->add_option("--seed", o->seed, "Seed for the preview's choice and augmentation")->capture_default_str();
   sub->add_flag("--bench", o->bench, "Time batch assembly + augmentation against a training step of the model");
-  sub->add_option("--batch-size", o->batch_size, "Batch size for --bench")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  add_batch_size_option(sub, o->batch_size, "Batch size for --bench");
   sub->add_option("--bench-seconds", o->bench_seconds, "Seconds per --bench measurement")->capture_default_str()
       ->check(CLI::Range(0.1, 600.0));
   const GlobalOptions* global = &g;
@@ -63,7 +64,7 @@ Command register_data(CLI::App& app, const GlobalOptions& g) {
                                    {"augmented", o->augmented}};
             }
             if (o->bench) {
-              result["bench"] = benchmark_pipeline(config, data, resolve_device(global->device), o->batch_size,
+              result["bench"] = benchmark_pipeline(config, data, choose_device(*global, &config), o->batch_size,
                                                    o->seed, o->bench_seconds);
             }
             if (o->json) {

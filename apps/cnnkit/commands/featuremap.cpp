@@ -4,22 +4,22 @@
 // Writes PNGs of layer outputs (and kernels); prints a JSON manifest of every file on stdout.
 #include <iostream>
 
-#include "cnnkit/core/device.h"
 #include "cnnkit/io/image_io.h"
 #include "cnnkit/viz/featuremap_run.h"
 #include "commands/commands.h"
+#include "options.h"
 
 namespace cnnkit {
 
 Command register_featuremap(CLI::App& app, const GlobalOptions& g) {
   auto o = std::make_shared<FeaturemapOptions>();
   auto* sub = app.add_subcommand("featuremap", "Write per-layer feature-map (and filter) PNGs; JSON manifest on stdout");
-  auto* ck = sub->add_option("--checkpoint", o->checkpoint, "Checkpoint file, or a run directory (its best.pt)");
-  sub->add_option("-c,--config", o->config,
-                  "Config: alone, the untrained model (seeded with training.seed); with a checkpoint, a model that "
-                  "must match it and the data for --index");
-  sub->add_option("--set", o->sets, "Override a config value (repeatable)");
-  sub->add_option("--data-root", o->data_root, "Dataset root for --index; beats $CNNKIT_DATA and data.root");
+  auto* ck = add_checkpoint_option(sub, o->checkpoint);
+  add_config_option(sub, o->config,
+                    ": alone, the untrained model (seeded with training.seed); with a checkpoint, a model that "
+                    "must match it and the data for --index");
+  add_set_option(sub, o->sets);
+  add_data_root_option(sub, o->data_root);
   sub->add_option("--image", o->images, "Input image (converted and resized to the model's input); repeatable");
   sub->add_option("--index", o->indices, "Input: image N of the configured test split; repeatable (default 0 "
                                          "when no --image)")
@@ -44,7 +44,9 @@ Command register_featuremap(CLI::App& app, const GlobalOptions& g) {
       ->excludes(ck);
   sub->add_flag("--filters", o->filters, "Also write the chosen conv layers' kernels (filters.png)");
   return {sub, [o, &g]() {
-            nlohmann::json manifest = run_featuremaps(*o, resolve_device(device_choice(g, "auto")));
+            std::optional<Config> user;
+            if (!o->config.empty()) user = load_config(o->config, o->sets);
+            nlohmann::json manifest = run_featuremaps(*o, choose_device(g, user ? &*user : nullptr));
             std::cout << manifest.dump(2) << "\n";
             return 0;
           }};

@@ -5,6 +5,7 @@
 #include "cnnkit/model/model.h"
 #include "cnnkit/model/summary.h"
 #include "commands/commands.h"
+#include "options.h"
 
 namespace cnnkit {
 
@@ -17,17 +18,19 @@ struct SummaryOptions {
 }  // namespace
 
 Command register_summary(CLI::App& app, const GlobalOptions&) {
-  auto opts = std::make_shared<SummaryOptions>();
+  auto o = std::make_shared<SummaryOptions>();
   auto* sub = app.add_subcommand("summary", "Show a model's layers, output shapes, parameters and cost");
-  sub->add_option("-c,--config", opts->config, "Model config (JSON)")->required();
-  sub->add_option("--set", opts->sets, "Override a config value, e.g. --set layers.0.filters=16 (repeatable)");
-  sub->add_flag("--json", opts->json, "Print one JSON document on stdout");
-  return {sub, [opts]() {
-            Config config = load_config(opts->config, opts->sets);
+  add_config_option(sub, o->config)->required();
+  add_set_option(sub, o->sets, "layers.0.filters=16");
+  add_json_flag(sub, o->json);
+  return {sub, [o]() {
+            Config config = load_config(o->config, o->sets);
             Model model = build_model(config);
             auto s = summarize(model, config.name());
-            if (opts->json) std::cout << s.dump(2) << "\n";
-            else std::cout << format_summary(s);
+            if (o->json)
+              std::cout << s.dump(2) << "\n";
+            else
+              std::cout << format_summary(s);
             return 0;
           }};
 }

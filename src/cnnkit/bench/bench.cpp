@@ -15,6 +15,7 @@
 #include "cnnkit/eval/forward.h"
 #include "cnnkit/model/model.h"
 #include "cnnkit/train/optimizer.h"
+#include "cnnkit/train/train_step.h"
 #include "cnnkit/train/training_config.h"
 
 namespace cnnkit {
@@ -50,143 +51,158 @@ double time_per_call(F&& step, c10::Device device, double seconds) {
   return elapsed / n;
 }
 
+// The model under test with a synthetic batch.
+struct Subject {
+  TrainingConfig tc;
+  Model model;
+  torch::Tensor x, y;
+  int batch = 0;
+  double fwd_flops = 0, train_flops = 0;  // per image
+};
+
+Subject make_subject(const Config& config, c10::Device device, const BenchOptions& o) {
+  Subject s;
+  s.tc = TrainingConfig::from(config);
+  s.batch = o.batch > 0 ? o.batch : s.tc.batch_size;
+  torch::manual_seed(s.tc.seed);
+  s.model = build_model(config);
+  s.model.net->to(device);
+  if (s.tc.channels_last) to_channels_last(s.model);
+  std::int64_t macs = 0;
+  for (const auto& l : s.model.layers) macs += l.macs;
+  s.fwd_flops = 2.0 * static_cast<double>(macs);
+  s.train_flops = 3.0 * s.fwd_flops;
+  auto fopts = torch::TensorOptions().device(device);
+  s.x = torch::randn(s.model.input.batched(s.batch), fopts);
+  s.y = torch::randint(0, s.model.num_outputs(), {s.batch}, fopts.dtype(torch::kInt64));
+  return s;
+}
+
+nlohmann::json rate_json(const std::vector<double>& images_per_second, double flops_per_image,
+                         const std::vector<double>& ratios) {
+  return {{"images_per_second", median(images_per_second)},
+          {"flops_per_second", median(images_per_second) * flops_per_image},
+          {"fraction_of_matmul", median(ratios)},
+          {"samples", images_per_second}};
+}
+
+// Interleaved rounds of matmul, training step and inference; medians.
+void measure_speed(Subject& s, c10::Device device, const BenchOptions& o, nlohmann::json& j) {
+  const bool bf16 = s.tc.bf16();
+  auto optimizer = make_optimizer(s.model.net->parameters(), s.tc.optimizer);
+  TrainStep step(s.model, *optimizer, StepOptions::from(s.tc, device));  // exactly what training runs
+  auto train_step = [&]() { step(s.x, s.y, StepPosition{}); };
+  auto infer_step = [&]() {
+    torch::InferenceMode guard;
+    forward_logits(s.model, s.x, s.tc.channels_last, bf16);
+  };
+  const int n = o.matmul_size;
+  auto fopts = torch::TensorOptions().device(device);
+  auto a = torch::randn({n, n}, fopts), b = torch::randn({n, n}, fopts);
+  const double matmul_flops = 2.0 * n * static_cast<double>(n) * n;
+  torch::Tensor a16 = bf16 ? a.to(torch::kBFloat16) : a, b16 = bf16 ? b.to(torch::kBFloat16) : b;
+  std::vector<double> mm, mm16, tr, inf, ratio_train, ratio_infer;
+  for (int r = 0; r < o.rounds; ++r) {
+    const double t_mm = time_per_call([&] { torch::mm(a, b); }, device, o.segment_seconds / 2);
+    s.model.net->train();
+    const double t_tr = time_per_call(train_step, device, o.segment_seconds);
+    s.model.net->eval();
+    const double t_in = time_per_call(infer_step, device, o.segment_seconds / 2);
+    mm.push_back(matmul_flops / t_mm);
+    tr.push_back(s.batch / t_tr);
+    inf.push_back(s.batch / t_in);
+    ratio_train.push_back(s.batch / t_tr * s.train_flops / (matmul_flops / t_mm));
+    ratio_infer.push_back(s.batch / t_in * s.fwd_flops / (matmul_flops / t_mm));
+    if (bf16) mm16.push_back(matmul_flops / time_per_call([&] { torch::mm(a16, b16); }, device, o.segment_seconds / 4));
+  }
+  j["matmul"] = {{"size", n}, {"flops_per_second", median(mm)}, {"samples", mm}};
+  if (bf16) j["matmul_bf16"] = {{"size", n}, {"flops_per_second", median(mm16)}, {"samples", mm16}};
+  j["train"] = rate_json(tr, s.train_flops, ratio_train);
+  j["inference"] = rate_json(inf, s.fwd_flops, ratio_infer);
+}
+
+// The batch pipeline alone on the real training split; an error is reported, not thrown.
+nlohmann::json measure_data_pipeline(const Config& config, const Subject& s, c10::Device device, const BenchOptions& o,
+                                     double train_rate) {
+  try {
+    DataLoadOptions load = o.data_load;
+    load.need_test = false;
+    Datasets data = load_datasets(config, load);
+    BatchPipeline pipeline(config, data.normalization, device);
+    at::Generator gen = at::detail::createCPUGenerator(s.tc.seed);
+    const std::int64_t n_train = data.train.size();
+    std::vector<double> rates;
+    for (int r = 0; r < o.rounds; ++r) {
+      const double t = time_per_call(
+          [&] {
+            auto idx = torch::randint(0, n_train, {s.batch}, gen, torch::TensorOptions().dtype(torch::kInt64));
+            pipeline.batch(data.train, idx, true, gen);
+          },
+          device, o.segment_seconds / 2);
+      rates.push_back(s.batch / t);
+    }
+    return {{"images_per_second", median(rates)},
+            {"augmented", pipeline.augments()},
+            {"times_training_rate", median(rates) / std::max(1e-9, train_rate)},
+            {"samples", rates}};
+  } catch (const Error& e) {
+    return {{"error", e.what()}};
+  }
+}
+
+// Per config layer: forward, then backward of that layer alone (input detached, output
+// gradient of ones), medians over a few runs.
+nlohmann::json profile_layers(Subject& s, c10::Device device, const BenchOptions& o) {
+  s.model.net->train();
+  nlohmann::json rows = nlohmann::json::array();
+  torch::Tensor cur = s.tc.channels_last ? s.x.contiguous(torch::MemoryFormat::ChannelsLast) : s.x;
+  for (std::size_t i = 0; i < s.model.layers.size(); ++i) {
+    auto& layer = s.model.layers[i];
+    torch::Tensor in = cur.detach().requires_grad_(true);
+    torch::Tensor out;
+    std::vector<double> fw, bw;
+    for (int r = 0; r < std::max(3, o.rounds); ++r) {
+      in.mutable_grad() = torch::Tensor();
+      sync(device);
+      auto t0 = Clock::now();
+      out = layer.module.forward(in);
+      sync(device);
+      auto t1 = Clock::now();
+      torch::autograd::backward({out}, {torch::ones_like(out)});  // this layer alone, not a training step
+      sync(device);
+      auto t2 = Clock::now();
+      fw.push_back(std::chrono::duration<double>(t1 - t0).count());
+      bw.push_back(std::chrono::duration<double>(t2 - t1).count());
+    }
+    rows.push_back({{"index", i},
+                    {"name", layer.name},
+                    {"type", layer.type},
+                    {"output_shape", layer.output.str()},
+                    {"flops_forward", 2.0 * static_cast<double>(layer.macs) * s.batch},
+                    {"forward_ms", 1e3 * median(fw)},
+                    {"backward_ms", 1e3 * median(bw)}});
+    cur = out.detach();
+  }
+  return rows;
+}
+
 }  // namespace
 
 nlohmann::json run_bench(const Config& config, c10::Device device, const BenchOptions& o) {
-  TrainingConfig tc = TrainingConfig::from(config.section("training"));
-  const int batch = o.batch > 0 ? o.batch : tc.batch_size;
-  const bool bf16 = tc.precision == "bf16";
-  torch::manual_seed(tc.seed);
-  Model model = build_model(config);
-  model.net->to(device);
-  if (tc.channels_last) to_channels_last(model);
-  std::int64_t macs = 0;
-  for (const auto& l : model.layers) macs += l.macs;
-  const double fwd_flops = 2.0 * static_cast<double>(macs);
-  const double train_flops = 3.0 * fwd_flops;
-
-  auto fopts = torch::TensorOptions().device(device);
-  auto x = torch::randn(model.input.batched(batch), fopts);
-  auto y = torch::randint(0, model.num_outputs(), {batch}, fopts.dtype(torch::kInt64));
-  auto optimizer = make_optimizer(model.net->parameters(), tc.optimizer);
-  auto train_step = [&]() {
-    optimizer->zero_grad();
-    auto loss = torch::nn::functional::cross_entropy(forward_logits(model, x, tc.channels_last, bf16), y);
-    loss.backward();
-    optimizer->step();
-  };
-  auto infer_step = [&]() {
-    torch::InferenceMode guard;
-    forward_logits(model, x, tc.channels_last, bf16);
-  };
-  const int n = o.matmul_size;
-  auto a = torch::randn({n, n}, fopts), b = torch::randn({n, n}, fopts);
-  auto matmul_step = [&]() { torch::mm(a, b); };
-  const double matmul_flops = 2.0 * n * static_cast<double>(n) * n;
-  torch::Tensor a16, b16;
-  if (bf16) {
-    a16 = a.to(torch::kBFloat16);
-    b16 = b.to(torch::kBFloat16);
-  }
-
-  std::vector<double> mm, mm16, tr, inf, ratio_train, ratio_infer;
-  for (int r = 0; r < o.rounds; ++r) {
-    double t_mm = time_per_call(matmul_step, device, o.segment_seconds / 2);
-    model.net->train();
-    double t_tr = time_per_call(train_step, device, o.segment_seconds);
-    model.net->eval();
-    double t_in = time_per_call(infer_step, device, o.segment_seconds / 2);
-    mm.push_back(matmul_flops / t_mm);
-    tr.push_back(batch / t_tr);
-    inf.push_back(batch / t_in);
-    ratio_train.push_back(batch / t_tr * train_flops / (matmul_flops / t_mm));
-    ratio_infer.push_back(batch / t_in * fwd_flops / (matmul_flops / t_mm));
-    if (bf16) mm16.push_back(matmul_flops / time_per_call([&] { torch::mm(a16, b16); }, device, o.segment_seconds / 4));
-  }
-
+  Subject s = make_subject(config, device, o);
   nlohmann::json j;
   j["model"] = config.name();
   j["device"] = device.str();
   j["threads"] = at::get_num_threads();
-  j["batch_size"] = batch;
-  j["precision"] = tc.precision;
-  j["channels_last"] = tc.channels_last;
+  j["batch_size"] = s.batch;
+  j["precision"] = s.tc.precision;
+  j["channels_last"] = s.tc.channels_last;
   j["rounds"] = o.rounds;
-  j["flops_per_image_forward"] = fwd_flops;
-  j["flops_per_image_train"] = train_flops;
-  j["matmul"] = {{"size", n}, {"flops_per_second", median(mm)}, {"samples", mm}};
-  if (bf16) j["matmul_bf16"] = {{"size", n}, {"flops_per_second", median(mm16)}, {"samples", mm16}};
-  j["train"] = {{"images_per_second", median(tr)},
-                {"flops_per_second", median(tr) * train_flops},
-                {"fraction_of_matmul", median(ratio_train)},
-                {"samples", tr}};
-  j["inference"] = {{"images_per_second", median(inf)},
-                    {"flops_per_second", median(inf) * fwd_flops},
-                    {"fraction_of_matmul", median(ratio_infer)},
-                    {"samples", inf}};
-
-  if (o.data) {
-    try {
-      DataLoadOptions load = o.data_load;
-      load.need_test = false;
-      Datasets data = load_datasets(config, load);
-      BatchPipeline pipeline(config, data.normalization, device);
-      at::Generator gen = at::detail::createCPUGenerator(tc.seed);
-      const std::int64_t n_train = data.train.size();
-      std::vector<double> rates;
-      for (int r = 0; r < o.rounds; ++r) {
-        double t = time_per_call(
-            [&] {
-              auto idx = torch::randint(0, n_train, {batch}, gen, torch::TensorOptions().dtype(torch::kInt64));
-              pipeline.batch(data.train, idx, true, gen);
-            },
-            device, o.segment_seconds / 2);
-        rates.push_back(batch / t);
-      }
-      j["data_pipeline"] = {{"images_per_second", median(rates)},
-                            {"augmented", pipeline.augments()},
-                            {"times_training_rate", median(rates) / std::max(1e-9, median(tr))},
-                            {"samples", rates}};
-    } catch (const Error& e) {
-      j["data_pipeline"] = {{"error", e.what()}};
-    }
-  }
-
-  if (o.layers) {
-    // Per config layer: forward, then backward of that layer alone (input detached, output
-    // gradient of ones), medians over a few runs.
-    model.net->train();
-    nlohmann::json rows = nlohmann::json::array();
-    torch::Tensor cur = tc.channels_last ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
-    for (std::size_t i = 0; i < model.layers.size(); ++i) {
-      auto& layer = model.layers[i];
-      torch::Tensor in = cur.detach().requires_grad_(true);
-      torch::Tensor out;
-      std::vector<double> fw, bw;
-      for (int r = 0; r < std::max(3, o.rounds); ++r) {
-        in.mutable_grad() = torch::Tensor();
-        sync(device);
-        auto t0 = Clock::now();
-        out = layer.module.forward(in);
-        sync(device);
-        auto t1 = Clock::now();
-        out.backward(torch::ones_like(out));
-        sync(device);
-        auto t2 = Clock::now();
-        fw.push_back(std::chrono::duration<double>(t1 - t0).count());
-        bw.push_back(std::chrono::duration<double>(t2 - t1).count());
-      }
-      rows.push_back({{"index", i},
-                      {"name", layer.name},
-                      {"type", layer.type},
-                      {"output_shape", layer.output.str()},
-                      {"flops_forward", 2.0 * static_cast<double>(layer.macs) * batch},
-                      {"forward_ms", 1e3 * median(fw)},
-                      {"backward_ms", 1e3 * median(bw)}});
-      cur = out.detach();
-    }
-    j["layers"] = rows;
-  }
+  j["flops_per_image_forward"] = s.fwd_flops;
+  j["flops_per_image_train"] = s.train_flops;
+  measure_speed(s, device, o, j);
+  if (o.data) j["data_pipeline"] = measure_data_pipeline(config, s, device, o, j["train"]["images_per_second"]);
+  if (o.layers) j["layers"] = profile_layers(s, device, o);
   return j;
 }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <stdexcept>
 
 #include "cnnkit/core/atomic_file.h"
 #include "cnnkit/core/error.h"
@@ -131,6 +132,7 @@ const char* kOutOfRange = "number out of range (beyond the ±1.8e308 of a double
 }  // namespace
 
 void register_config_section(const std::string& key, int order, SectionResolver resolver) {
+  if (sections().count(key)) throw std::logic_error("cnnkit: duplicate registration of config section '" + key + "'");
   sections()[key] = SectionEntry{order, std::move(resolver)};
 }
 

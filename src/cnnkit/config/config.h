@@ -18,7 +18,7 @@ namespace cnnkit {
 using SectionResolver = std::function<json(const std::optional<ConfigView>& section, const ConfigView& root)>;
 
 // Modules register their sections from a static object (see model/model_config.cpp).
-// `order` decides resolution order (lower first).
+// `order` decides resolution order (lower first). A key registered twice is refused.
 void register_config_section(const std::string& key, int order, SectionResolver resolver);
 std::vector<std::string> config_section_keys();
 

@@ -51,7 +51,16 @@ std::string ConfigView::where() const {
   return source_->file + ":" + (pointer_.empty() ? "/" : pointer_);
 }
 
-void ConfigView::fail(const std::string& what) const { throw ConfigError(where() + ": " + what); }
+bool ConfigView::overridden() const {
+  for (const auto& [ptr, opt] : source_->overrides)
+    if (pointer_ == ptr || pointer_.rfind(ptr + "/", 0) == 0) return true;
+  return false;
+}
+
+void ConfigView::fail(const std::string& what) const {
+  if (source_->stored && !overridden()) throw CheckpointError(where() + ": " + what);
+  throw ConfigError(where() + ": " + what);
+}
 
 std::string ConfigView::render(const json& value) {
   std::string s = json_text(value);

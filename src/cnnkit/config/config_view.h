@@ -20,6 +20,9 @@ using json = nlohmann::json;
 struct ConfigSource {
   std::string file;                              // as the user wrote it
   std::map<std::string, std::string> overrides;  // JSON pointer -> "--set a.b=v"
+  // The config stored inside a checkpoint: data, not the user's config. Its errors are
+  // CheckpointErrors (exit 1), except in values the user overrode with --set (exit 2).
+  bool stored = false;
 };
 
 class ConfigView {
@@ -32,6 +35,8 @@ class ConfigView {
   std::shared_ptr<const ConfigSource> source_ptr() const { return source_; }
   // "file:/pointer", or "--set a.b=v" for an overridden value.
   std::string where() const;
+  // True when this value (or a value above it) was set with --set.
+  bool overridden() const;
   [[noreturn]] void fail(const std::string& what) const;
 
   bool is_object() const { return node_->is_object(); }

@@ -36,6 +36,4 @@ c10::Device resolve_device(const std::string& spec) {
   throw UsageError("--device " + spec + ": expected auto, cpu, cuda or cuda:N");
 }
 
-std::string device_name(const c10::Device& device) { return device.str(); }
-
 }  // namespace cnnkit

@@ -10,6 +10,5 @@ namespace cnnkit {
 // Throws UsageError (exit 2) for an unknown spelling, for CUDA in a build without CUDA,
 // or for a GPU index that does not exist.
 c10::Device resolve_device(const std::string& spec);
-std::string device_name(const c10::Device& device);
 
 }  // namespace cnnkit

@@ -1,19 +1,19 @@
 #include "cnnkit/data/data_config.h"
 
 #include "cnnkit/core/error.h"
+#include "cnnkit/data/source.h"
 
 namespace cnnkit {
 namespace {
 
-const std::vector<std::string> kSources = {"mnist", "cifar10", "cifar100", "folder"};
-const std::vector<std::string> kCommonKeys = {"source",     "root",        "validation_split", "split_seed",
-                                              "normalize",  "augment",     "limit_train",      "limit_test"};
-const std::vector<std::string> kFolderKeys = {"train_dir", "test_dir", "on_bad_image", "resize"};
-const std::vector<std::string> kMnistKeys = {"class_names"};
+const std::vector<std::string> kCommonKeys = {"source",    "root",    "validation_split", "split_seed",
+                                              "normalize", "augment", "limit_train",      "limit_test"};
 
-struct InputShape {
-  std::int64_t channels, height, width;
-};
+std::string quoted_list(const std::vector<std::string>& names) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i) out += (i ? ", \"" : "\"") + names[i] + "\"";
+  return out;
+}
 
 InputShape input_shape(const ConfigView& root) {
   // The "input" section resolves first (order 10), so it is present and valid here.
@@ -47,12 +47,13 @@ json resolve_augment(const std::optional<ConfigView>& v, const InputShape& in) {
   v->check_keys({"random_crop", "horizontal_flip", "cutout", "random_erasing"});
   bool on = false;
   if (auto c = enabled_options(v->find("random_crop"), on); on) {
-    std::int64_t padding = 4;
-    std::string fill = "zero";
+    const RandomCropOptions defaults;
+    std::int64_t padding = defaults.padding;
+    std::string fill = defaults.fill;
     if (c) {
       c->check_keys({"padding", "fill"});
-      padding = c->get_int("padding", 4, 1, 4096);
-      fill = c->get_choice("fill", "zero", {"zero", "reflect"});
+      padding = c->get_int("padding", defaults.padding, 1, 4096);
+      fill = c->get_choice("fill", defaults.fill, {"zero", "reflect"});
       if (fill == "reflect" && (padding >= in.height || padding >= in.width)) {
         c->at("padding").fail("reflect padding must be smaller than the input (" + std::to_string(in.height) + "×" +
                               std::to_string(in.width) + "); got " + std::to_string(padding));
@@ -63,7 +64,7 @@ json resolve_augment(const std::optional<ConfigView>& v, const InputShape& in) {
   out["horizontal_flip"] = v->get_bool("horizontal_flip", false);
   if (auto c = enabled_options(v->find("cutout"), on); on) {
     std::int64_t size = std::max<std::int64_t>(1, std::min(in.height, in.width) / 4);
-    double p = 1.0;
+    double p = CutoutOptions{}.probability;
     if (c) {
       c->check_keys({"size", "probability"});
       size = c->get_int("size", size, 1, std::max(in.height, in.width));
@@ -72,7 +73,11 @@ json resolve_augment(const std::optional<ConfigView>& v, const InputShape& in) {
     out["cutout"] = {{"size", size}, {"probability", p}};
   }
   if (auto c = enabled_options(v->find("random_erasing"), on); on) {
-    json e = {{"probability", 0.5}, {"scale", {0.02, 0.33}}, {"ratio", {0.3, 3.3}}, {"value", 0.0}};
+    const RandomErasingOptions d;
+    json e = {{"probability", d.probability},
+              {"scale", {d.scale_min, d.scale_max}},
+              {"ratio", {d.ratio_min, d.ratio_max}},
+              {"value", d.value}};
     if (c) {
       c->check_keys({"probability", "scale", "ratio", "value"});
       if (auto pv = c->find("probability")) e["probability"] = pv->as_double_in(0, 1);
@@ -119,49 +124,40 @@ json resolve_normalize(const std::optional<ConfigView>& v, const InputShape& in)
   return out;
 }
 
+// Keys of other sources than `source` that `key` belongs to.
+std::vector<std::string> sources_taking(const std::string& key, const std::string& source) {
+  std::vector<std::string> out;
+  for (const auto& [name, src] : data_source_registry().members()) {
+    auto keys = src->keys();
+    if (name != source && std::find(keys.begin(), keys.end(), key) != keys.end()) out.push_back(name);
+  }
+  return out;
+}
+
 json resolve_data(const std::optional<ConfigView>& v, const ConfigView& root) {
   if (!v) return nullptr;  // no data section: summary works, train/data commands say it is missing
   v->require_object();
-  const std::string source = v->at("source").as_choice(kSources);
+  const std::string source = v->at("source").as_choice(data_source_registry().names());
+  const DataSource& src = data_source_registry().get(source);
   std::vector<std::string> valid = kCommonKeys;
-  if (source == "folder") valid.insert(valid.end(), kFolderKeys.begin(), kFolderKeys.end());
-  if (source == "mnist") valid.insert(valid.end(), kMnistKeys.begin(), kMnistKeys.end());
+  for (const auto& k : src.keys()) valid.push_back(k);
   for (const auto& key : v->keys()) {
-    bool folder_only = std::find(kFolderKeys.begin(), kFolderKeys.end(), key) != kFolderKeys.end();
-    bool mnist_only = std::find(kMnistKeys.begin(), kMnistKeys.end(), key) != kMnistKeys.end();
-    if ((folder_only && source != "folder") || (mnist_only && source != "mnist")) {
-      v->at(key).fail("'" + key + "' applies only to source \"" + (folder_only ? "folder" : "mnist") +
-                      "\"; this source is \"" + source + "\"");
-    }
+    if (std::find(valid.begin(), valid.end(), key) != valid.end()) continue;
+    auto others = sources_taking(key, source);
+    if (others.empty()) continue;  // unknown everywhere: check_keys lists the valid ones
+    v->at(key).fail("'" + key + "' applies only to source " + quoted_list(others) + "; this source is \"" + source +
+                    "\"");
   }
   v->check_keys(valid);
   const InputShape in = input_shape(root);
 
   json out;
   out["source"] = source;
-  if (source == "folder") out["root"] = v->at("root").as_string();
-  else out["root"] = v->get_string("root", "data/" + source);
+  out["root"] = src.default_root().empty() ? v->at("root").as_string() : v->get_string("root", src.default_root());
   if (out["root"].get<std::string>().empty()) v->at("root").fail("must not be empty");
-  if (source == "folder") {
-    out["train_dir"] = v->get_string("train_dir", "train");
-    if (out["train_dir"].get<std::string>().empty()) v->at("train_dir").fail("must not be empty");
-    out["test_dir"] = v->get_string("test_dir", "test");
-    out["on_bad_image"] = v->get_choice("on_bad_image", "error", {"error", "skip"});
-    out["resize"] = v->get_bool("resize", true);
-  }
-  if (source == "mnist") {
-    std::vector<std::string> names;
-    if (auto c = v->find("class_names")) {
-      c->require_array(true);
-      for (std::size_t i = 0; i < c->size(); ++i) names.push_back(c->at(i).as_string());
-      if (names.size() > 256) c->fail("IDX labels are bytes: at most 256 classes; got " + std::to_string(names.size()));
-    } else {
-      for (int i = 0; i < 10; ++i) names.push_back(std::to_string(i));
-    }
-    out["class_names"] = names;
-  }
+  src.resolve(*v, in, out);
   out["validation_split"] = v->find("validation_split") ? v->at("validation_split").as_double_in(0, 1, true, false) : 0.0;
-  out["split_seed"] = v->get_int("split_seed", 42, 0);
+  out["split_seed"] = v->get_int("split_seed", kDefaultSplitSeed, 0);
   out["normalize"] = resolve_normalize(v->find("normalize"), in);
   out["augment"] = resolve_augment(v->find("augment"), in);
   out["limit_train"] = v->get_int("limit_train", 0, 0);
@@ -175,8 +171,6 @@ struct DataSection {
 static DataSection section;
 
 }  // namespace
-
-const std::vector<std::string>& data_sources() { return kSources; }
 
 AugmentOptions augment_options_from_json(const json& a) {
   AugmentOptions o;
@@ -209,10 +203,8 @@ DataConfig data_config_from_json(const json& s) {
   DataConfig d;
   d.source = s.at("source").get<std::string>();
   d.root = s.at("root").get<std::string>();
-  d.train_dir = s.value("train_dir", "train");
-  d.test_dir = s.value("test_dir", "test");
   d.validation_split = s.value("validation_split", 0.0);
-  d.split_seed = s.value("split_seed", std::int64_t{42});
+  d.split_seed = s.value("split_seed", kDefaultSplitSeed);
   const json norm = s.value("normalize", json("auto"));
   if (norm.is_string()) {
     d.normalize_mode = norm.get<std::string>();
@@ -222,11 +214,9 @@ DataConfig data_config_from_json(const json& s) {
     d.std = norm.at("std").get<std::vector<double>>();
   }
   d.augment = augment_options_from_json(s.value("augment", json()));
-  d.on_bad_image = s.value("on_bad_image", "error");
-  d.resize = s.value("resize", true);
   d.limit_train = s.value("limit_train", std::int64_t{0});
   d.limit_test = s.value("limit_test", std::int64_t{0});
-  if (s.contains("class_names")) d.class_names = s["class_names"].get<std::vector<std::string>>();
+  d.section = s;
   return d;
 }
 

@@ -39,22 +39,20 @@ struct AugmentOptions {
   bool any() const { return random_crop || horizontal_flip || cutout || random_erasing; }
 };
 
+constexpr std::int64_t kDefaultSplitSeed = 42;  // seeds the validation split and the limit_* subsets
+
+// The keys every source takes; a source's own keys (data/source.h) are read by the source.
 struct DataConfig {
-  std::string source;  // "mnist" | "cifar10" | "cifar100" | "folder"
+  std::string source;  // a registered data source: mnist, cifar10, cifar100, folder, ...
   std::string root;
-  std::string train_dir = "train", test_dir = "test";  // folder only; test_dir "" = no test split
   double validation_split = 0.0;
-  std::int64_t split_seed = 42;
+  std::int64_t split_seed = kDefaultSplitSeed;
   std::string normalize_mode = "auto";  // "auto" | "none" | "fixed"
   std::vector<double> mean, std;        // "fixed" only
   AugmentOptions augment;
-  std::string on_bad_image = "error";   // folder only: "error" | "skip"
-  bool resize = true;                   // folder only
   std::int64_t limit_train = 0, limit_test = 0;  // 0 = all
-  std::vector<std::string> class_names;          // mnist only: optional names for labels
+  json section;                                  // the whole resolved section
 };
-
-const std::vector<std::string>& data_sources();
 
 // Reads a resolved "data" section. Throws ConfigError when the config has none.
 DataConfig data_config_from(const Config& config);

@@ -7,12 +7,10 @@
 
 #include "cnnkit/core/error.h"
 #include "cnnkit/core/strings.h"
-#include "cnnkit/data/cifar.h"
 #include "cnnkit/data/data_config.h"
 #include "cnnkit/data/dataset.h"
-#include "cnnkit/data/idx.h"
-#include "cnnkit/data/image_folder.h"
 #include "cnnkit/data/normalization.h"
+#include "cnnkit/data/source.h"
 #include "cnnkit/data/split.h"
 #include "cnnkit/data/stats_cache.h"
 
@@ -20,24 +18,13 @@ namespace cnnkit {
 namespace fs = std::filesystem;
 namespace {
 
-struct Target {
-  std::int64_t channels, height, width;
-};
-
-struct Loaded {
-  ImageSet train, test;
-  std::vector<std::string> class_names, files;
-  std::vector<std::int64_t> source_shape;  // [C, H, W] as stored
-  nlohmann::json extra = nlohmann::json::object();
-};
-
 std::string shape_str(std::int64_t c, std::int64_t h, std::int64_t w) {
   return std::to_string(c) + "×" + std::to_string(h) + "×" + std::to_string(w);
 }
 
 // Channel conversion (1 -> 3 replicates gray; 3 -> 1 uses the luma weights OpenCV uses, so
 // binary and image-folder sources agree) and resizing (antialiased bilinear), in chunks.
-torch::Tensor fit_to_input(const torch::Tensor& images, const Target& t, const std::string& what,
+torch::Tensor fit_to_input(const torch::Tensor& images, const InputShape& t, const std::string& what,
                            std::vector<std::string>& notes) {
   const std::int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
   if (c == t.channels && h == t.height && w == t.width) return images;
@@ -69,105 +56,6 @@ torch::Tensor fit_to_input(const torch::Tensor& images, const Target& t, const s
   return out;
 }
 
-ImageSet load_idx_pair(const std::string& root, const std::string& split, std::int64_t classes,
-                       std::vector<std::string>& files) {
-  auto names = mnist_file_names(split);
-  std::string images_path = find_idx_file(root, names[0]);
-  std::string labels_path = find_idx_file(root, names[1]);
-  files.push_back(images_path);
-  files.push_back(labels_path);
-  ImageSet set{read_idx_images(images_path), read_idx_labels(labels_path, classes)};
-  if (set.images.size(0) != set.labels.size(0)) {
-    throw DataError(labels_path + ": " + std::to_string(set.labels.size(0)) + " labels but " + images_path + " has " +
-                    std::to_string(set.images.size(0)) + " images");
-  }
-  return set;
-}
-
-Loaded load_mnist(const DataConfig& d, const std::string& root, const DataLoadOptions& o) {
-  Loaded l;
-  l.class_names = d.class_names;
-  const auto classes = static_cast<std::int64_t>(l.class_names.size());
-  if (o.need_train) l.train = load_idx_pair(root, "train", classes, l.files);
-  if (o.need_test) l.test = load_idx_pair(root, "t10k", classes, l.files);
-  const ImageSet& any = l.train.size() ? l.train : l.test;
-  if (any.images.defined()) l.source_shape = {1, any.images.size(2), any.images.size(3)};
-  if (l.train.size() && l.test.size() &&
-      (l.train.images.size(2) != l.test.images.size(2) || l.train.images.size(3) != l.test.images.size(3))) {
-    throw DataError(l.files[2] + ": images are " + std::to_string(l.test.images.size(2)) + "×" +
-                    std::to_string(l.test.images.size(3)) + " but the training images are " +
-                    std::to_string(l.train.images.size(2)) + "×" + std::to_string(l.train.images.size(3)));
-  }
-  return l;
-}
-
-Loaded load_cifar(const DataConfig& d, const std::string& root, const DataLoadOptions& o) {
-  Loaded l;
-  CifarLayout layout = cifar_layout(d.source);
-  auto paths = [&](const std::vector<std::string>& names) {
-    std::vector<std::string> out;
-    for (const auto& n : names) out.push_back((fs::path(root) / n).string());
-    return out;
-  };
-  if (o.need_train) {
-    auto p = paths(layout.train_files);
-    l.train = read_cifar_files(p, layout);
-    l.files.insert(l.files.end(), p.begin(), p.end());
-  }
-  if (o.need_test) {
-    auto p = paths(layout.test_files);
-    l.test = read_cifar_files(p, layout);
-    l.files.insert(l.files.end(), p.begin(), p.end());
-  }
-  const std::string names = (fs::path(root) / layout.names_file).string();
-  l.class_names = read_cifar_class_names(names, layout);
-  if (fs::exists(names)) l.files.push_back(names);
-  l.source_shape = {3, 32, 32};
-  return l;
-}
-
-Loaded load_folder(const DataConfig& d, const std::string& root, const DataLoadOptions& o, const Target& t) {
-  Loaded l;
-  if (t.channels != 1 && t.channels != 3) {
-    throw DataError(root + ": image folders give 1 (gray) or 3 (RGB) channels; the model input has " +
-                    std::to_string(t.channels));
-  }
-  const std::string train_dir = (fs::path(root) / d.train_dir).string();
-  const std::string test_dir = d.test_dir.empty() ? "" : (fs::path(root) / d.test_dir).string();
-  FolderLoadOptions fo;
-  fo.channels = static_cast<int>(t.channels);
-  fo.size = ImageSize{t.height, t.width};
-  fo.resize = d.resize;
-  fo.skip_bad = d.on_bad_image == "skip";
-  std::int64_t skipped = 0, resized = 0;
-  nlohmann::json skipped_files = nlohmann::json::array();
-  auto load = [&](const FolderScan& scan) {
-    auto r = load_image_folder(scan, fo);
-    skipped += static_cast<std::int64_t>(r.skipped.size());
-    resized += r.resized;
-    for (const auto& f : r.skipped) skipped_files.push_back(f);
-    return r.set;
-  };
-  std::error_code ec;
-  if (o.need_train || fs::is_directory(train_dir, ec) || test_dir.empty()) {
-    FolderScan train = scan_image_folder(train_dir);
-    l.class_names = train.class_names;
-    l.files.push_back(train_dir);
-    if (o.need_train) l.train = load(train);
-  }
-  if (o.need_test && !test_dir.empty()) {
-    FolderScan test = scan_image_folder(test_dir, l.class_names);
-    if (l.class_names.empty()) l.class_names = test.class_names;
-    l.files.push_back(test_dir);
-    l.test = load(test);
-  }
-  l.source_shape = {t.channels, t.height, t.width};
-  l.extra["skipped_images"] = skipped;
-  l.extra["skipped_files"] = skipped_files;
-  l.extra["resized_images"] = resized;
-  return l;
-}
-
 std::pair<std::string, std::string> resolve_root(const DataConfig& d, const DataLoadOptions& o) {
   if (!o.data_root.empty()) return {o.data_root, "--data-root"};
   if (const char* env = std::getenv("CNNKIT_DATA"); env && *env) return {env, "CNNKIT_DATA"};
@@ -187,8 +75,8 @@ Datasets load_datasets(const Config& config, const DataLoadOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const DataConfig d = data_config_from(config);
   const auto& in = config.resolved().at("input");
-  const Target target{in.at("channels").get<std::int64_t>(), in.at("height").get<std::int64_t>(),
-                      in.at("width").get<std::int64_t>()};
+  const InputShape target{in.at("channels").get<std::int64_t>(), in.at("height").get<std::int64_t>(),
+                          in.at("width").get<std::int64_t>()};
   auto [root_given, root_from] = resolve_root(d, options);
   const std::string root = absolute_root(root_given);
   std::error_code ec;
@@ -199,10 +87,8 @@ Datasets load_datasets(const Config& config, const DataLoadOptions& options) {
                     "MNIST, Fashion-MNIST and CIFAR-10)");
   }
 
-  Loaded l;
-  if (d.source == "mnist") l = load_mnist(d, root, options);
-  else if (d.source == "folder") l = load_folder(d, root, options, target);
-  else l = load_cifar(d, root, options);
+  LoadedSource l = data_source_registry().get(d.source).load(
+      SourceRequest{d.section, root, target, options.need_train, options.need_test});
 
   std::vector<std::string> notes;
   if (l.train.size()) l.train.images = fit_to_input(l.train.images, target, "train", notes);

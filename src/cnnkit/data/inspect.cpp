@@ -2,16 +2,15 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
-#include <chrono>
 #include <cstdio>
 #include <sstream>
 
 #include "cnnkit/core/error.h"
 #include "cnnkit/core/strings.h"
+#include "cnnkit/data/normalization.h"
 #include "cnnkit/data/pipeline.h"
 #include "cnnkit/data/split.h"
 #include "cnnkit/io/image_io.h"
-#include "cnnkit/model/model.h"
 
 namespace cnnkit {
 namespace {
@@ -40,10 +39,6 @@ std::string describe_augment(const nlohmann::json& a) {
   if (a["random_erasing"].is_object())
     parts.push_back("random erasing (p " + fixed(a["random_erasing"]["probability"].get<double>(), 2) + ")");
   return parts.empty() ? "none" : join(parts, ", ");
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
 }  // namespace
@@ -122,10 +117,7 @@ torch::Tensor preview_grid(const Config& config, const Datasets& data, std::int6
     BatchPipeline pipeline(config, data.normalization, c10::Device(c10::kCPU));
     auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(seed));
     auto x = pipeline.prepare(images, true, gen);
-    const auto c = static_cast<std::int64_t>(data.normalization.mean.size());
-    auto mean = torch::tensor(data.normalization.mean, torch::kFloat).view({1, c, 1, 1});
-    auto std = torch::tensor(data.normalization.std, torch::kFloat).view({1, c, 1, 1});
-    images = (x * std + mean).mul(255).round().clamp(0, 255).to(torch::kUInt8);
+    images = denormalize_images(x, normalization_map(data.normalization, x.device()));
   }
   std::vector<std::string> names;
   for (std::int64_t i = 0; i < n; ++i) {
@@ -136,65 +128,6 @@ torch::Tensor preview_grid(const Config& config, const Datasets& data, std::int6
   GridOptions o;
   o.title = config.name() + ": " + std::to_string(n) + " training images" + (augmented ? " (augmented)" : "");
   return make_grid(images, names, o);
-}
-
-nlohmann::json benchmark_pipeline(const Config& config, const Datasets& data, c10::Device device,
-                                  std::int64_t batch_size, std::int64_t seed, double seconds) {
-  if (data.train.size() == 0) throw DataError("bench: the training split is empty");
-  BatchPipeline pipeline(config, data.normalization, device);
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(seed));
-  const std::int64_t n = data.train.size();
-  batch_size = std::min(batch_size, n);
-  auto perm = torch::randperm(n, gen, torch::kInt64);
-  auto next_indices = [&, pos = std::int64_t{0}]() mutable {
-    if (pos + batch_size > n) pos = 0;
-    auto idx = perm.narrow(0, pos, batch_size);
-    pos += batch_size;
-    return idx;
-  };
-  // Batch pipeline alone.
-  std::int64_t images = 0;
-  auto t0 = std::chrono::steady_clock::now();
-  torch::Tensor x;
-  while (seconds_since(t0) < seconds || images < 4 * batch_size) {
-    x = pipeline.batch(data.train, next_indices(), true, gen);
-    images += batch_size;
-  }
-  if (device.is_cuda()) x.sum().item<float>();  // wait for queued kernels
-  const double pipeline_rate = double(images) / seconds_since(t0);
-
-  // A training step of the config's model on prepared batches (the pipeline excluded).
-  Model model = build_model(config);
-  model.net->to(device);
-  model.net->train();
-  torch::optim::SGD sgd(model.net->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
-  auto labels = data.train.labels.index_select(0, perm.narrow(0, 0, batch_size)).to(device);
-  auto batch = pipeline.batch(data.train, perm.narrow(0, 0, batch_size), true, gen);
-  const bool classify = model.num_outputs() == static_cast<std::int64_t>(data.class_names.size());
-  auto step = [&]() {
-    sgd.zero_grad();
-    auto out = model.net->forward(batch);
-    auto loss = classify ? torch::nn::functional::cross_entropy(out.flatten(1), labels) : out.mean();
-    loss.backward();
-    sgd.step();
-    return loss;
-  };
-  step();  // warm-up (oneDNN primitive creation)
-  std::int64_t trained = 0;
-  t0 = std::chrono::steady_clock::now();
-  torch::Tensor loss;
-  while (seconds_since(t0) < seconds || trained < 2 * batch_size) {
-    loss = step();
-    trained += batch_size;
-  }
-  loss.item<float>();
-  const double train_rate = double(trained) / seconds_since(t0);
-  return {{"device", device.str()},
-          {"batch_size", batch_size},
-          {"threads", torch::get_num_threads()},
-          {"pipeline_images_per_second", pipeline_rate},
-          {"train_step_images_per_second", train_rate},
-          {"pipeline_time_share", train_rate / (train_rate + pipeline_rate)}};
 }
 
 }  // namespace cnnkit

@@ -65,14 +65,6 @@ std::optional<Normalization> normalization_from_config(const Config& config) {
   return Normalization{std::vector<double>(channels, 0.0), std::vector<double>(channels, 1.0)};
 }
 
-Normalization resolve_normalization(const Config& config, const ImageSet& train) {
-  if (auto n = normalization_from_config(config)) return *n;
-  if (train.size() == 0) {
-    throw DataError("data.normalize is \"auto\" but there is no training data to compute it from");
-  }
-  return auto_normalization(compute_normalization(train.images));
-}
-
 Normalization auto_normalization(Normalization n) {
   for (auto& s : n.std) {
     if (s < 1e-6) s = 1.0;  // a constant channel: leave its scale alone rather than divide by 0
@@ -83,19 +75,41 @@ Normalization auto_normalization(Normalization n) {
 nlohmann::json normalization_to_json(const Normalization& n) { return {{"mean", n.mean}, {"std", n.std}}; }
 
 Normalization normalization_from_json(const nlohmann::json& j) {
+  Normalization n;
   try {
-    Normalization n{j.at("mean").get<std::vector<double>>(), j.at("std").get<std::vector<double>>()};
-    if (n.mean.empty() || n.mean.size() != n.std.size()) throw DataError("mean and std differ in length");
-    for (double m : n.mean)
-      if (!std::isfinite(m)) throw DataError("mean values must be finite");
-    for (double s : n.std)
-      if (!(s > 0) || !std::isfinite(s)) throw DataError("std values must be finite and positive");
-    return n;
+    n = Normalization{j.at("mean").get<std::vector<double>>(), j.at("std").get<std::vector<double>>()};
   } catch (const nlohmann::json::exception& e) {
-    throw DataError(std::string("malformed normalization: ") + e.what());
-  } catch (const DataError& e) {
-    throw DataError(std::string("malformed normalization: ") + e.what());
+    throw DataError("malformed normalization: expected {\"mean\": [numbers], \"std\": [numbers]}");
   }
+  check_normalization(n, "malformed normalization");
+  return n;
+}
+
+void check_normalization(const Normalization& n, const std::string& what) {
+  if (n.mean.empty() || n.mean.size() != n.std.size()) {
+    throw DataError(what + ": mean (" + std::to_string(n.mean.size()) + " values) and std (" +
+                    std::to_string(n.std.size()) + " values) must be non-empty and of equal length");
+  }
+  for (double m : n.mean)
+    if (!std::isfinite(m)) throw DataError(what + ": mean values must be finite");
+  for (double s : n.std)
+    if (!(s > 0) || !std::isfinite(s)) throw DataError(what + ": std values must be positive and finite");
+}
+
+NormalizationMap normalization_map(const Normalization& n, c10::Device device) {
+  check_normalization(n, "normalization");
+  const auto c = static_cast<std::int64_t>(n.mean.size());
+  auto mean = torch::tensor(n.mean, torch::kDouble), std = torch::tensor(n.std, torch::kDouble);
+  return {(1.0 / (255.0 * std)).to(torch::kFloat).view({1, c, 1, 1}).to(device),
+          (mean / std).to(torch::kFloat).view({1, c, 1, 1}).to(device)};
+}
+
+torch::Tensor normalize_images(const torch::Tensor& images_u8, const NormalizationMap& map) {
+  return images_u8.to(map.scale.device()).to(torch::kFloat).mul_(map.scale).sub_(map.shift);
+}
+
+torch::Tensor denormalize_images(const torch::Tensor& x, const NormalizationMap& map) {
+  return ((x + map.shift) / map.scale).round().clamp(0, 255).to(torch::kUInt8);
 }
 
 }  // namespace cnnkit

@@ -142,11 +142,7 @@ void write_cached_pixel_stats(const json& key, const std::vector<std::string>& f
     json e = {{"key", key}, {"files", list}, {"mean", stats.mean}, {"std", stats.std}};
     std::error_code ec;
     fs::create_directories(path.parent_path(), ec);
-    write_atomically(path, [&](const fs::path& tmp) {
-      std::ofstream out(tmp);
-      out << json_text(e, 2) << "\n";
-      if (!out) throw std::runtime_error("write failed");
-    }, /*durable=*/false);
+    write_file_atomically(path, json_text(e, 2) + "\n", /*durable=*/false);
   } catch (const std::exception& ex) {
     spdlog::debug("{}: cache entry not written: {}", path.string(), ex.what());
   }

@@ -12,8 +12,10 @@
 
 namespace cnnkit {
 
+constexpr int kDefaultEvalBatchSize = 500;  // images per forward pass when evaluating
+
 struct EvalOptions {
-  int batch_size = 500;
+  int batch_size = kDefaultEvalBatchSize;
   bool channels_last = false;
   bool bf16 = false;  // autocast (CPU bf16 / CUDA bf16)
 };

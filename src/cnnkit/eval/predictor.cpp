@@ -8,16 +8,14 @@
 
 namespace cnnkit {
 
-Predictor::Predictor(const LoadedCheckpoint& ck, c10::Device device, int top_k)
-    : model_(build_model(ck.config)), device_(device), top_k_(top_k) {
-  load_weights(ck, model_);
+Predictor::Predictor(TrainedModel trained, c10::Device device, int top_k)
+    : model_(std::move(trained.model)),
+      class_names_(std::move(trained.class_names)),
+      pipeline_(std::make_unique<BatchPipeline>(trained.config, trained.normalization, device)),
+      device_(device),
+      top_k_(top_k) {
   model_.net->to(device_);
   model_.net->eval();
-  class_names_ = ck.meta.value("class_names", std::vector<std::string>{});
-  Normalization norm;
-  norm.mean = ck.meta.at("normalization").at("mean").get<std::vector<double>>();
-  norm.std = ck.meta.at("normalization").at("std").get<std::vector<double>>();
-  pipeline_ = std::make_unique<BatchPipeline>(ck.config, norm, device_);
 }
 
 std::vector<nlohmann::json> Predictor::predict(const std::vector<std::string>& paths) {
@@ -40,9 +38,7 @@ std::vector<nlohmann::json> Predictor::predict(const std::vector<std::string>& p
   auto probs = torch::softmax(forward_logits(model_, x, false, false), 1).cpu();
   const std::int64_t k = std::min<std::int64_t>(top_k_, probs.size(1));
   auto [values, indices] = probs.topk(k, 1);
-  auto name = [&](std::int64_t c) {
-    return c < static_cast<std::int64_t>(class_names_.size()) ? class_names_[c] : std::to_string(c);
-  };
+  auto name = [&](std::int64_t c) { return class_names_.at(static_cast<std::size_t>(c)); };
   for (std::size_t j = 0; j < where.size(); ++j) {
     nlohmann::json top = nlohmann::json::array();
     for (std::int64_t t = 0; t < k; ++t) {

@@ -9,14 +9,14 @@
 #include <nlohmann/json.hpp>
 
 #include "cnnkit/data/pipeline.h"
-#include "cnnkit/model/checkpoint.h"
+#include "cnnkit/eval/trained_model.h"
 #include "cnnkit/model/model.h"
 
 namespace cnnkit {
 
 class Predictor {
  public:
-  Predictor(const LoadedCheckpoint& checkpoint, c10::Device device, int top_k);
+  Predictor(TrainedModel trained, c10::Device device, int top_k);
   // One JSON object per path, in order: {path, class, name, probability, top_k: [...]}, or
   // {path, error} for an image that cannot be read (the others are still classified).
   std::vector<nlohmann::json> predict(const std::vector<std::string>& paths);

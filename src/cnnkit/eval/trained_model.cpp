@@ -53,10 +53,10 @@ std::vector<std::string> checkpoint_class_names(const LoadedCheckpoint& ck, cons
 }
 
 TrainedModel load_trained_model(const std::string& checkpoint_or_run_dir, const std::string& prefer,
-                                const std::optional<Config>& config) {
+                                const std::optional<Config>& config, const std::vector<std::string>& overrides) {
   TrainedModel t;
   t.checkpoint = read_checkpoint(resolve_checkpoint_path(checkpoint_or_run_dir, prefer));
-  t.config = config ? *config : t.checkpoint.config;
+  t.config = config ? *config : with_overrides(t.checkpoint.config, overrides);
   if (config && config->resolved().at("input") != t.checkpoint.config.resolved().at("input")) {
     throw CheckpointError(t.checkpoint.path + ": checkpoint does not match the config " + config->source().file +
                           ": it takes input " + json_text(t.checkpoint.config.resolved().at("input")) +
@@ -65,7 +65,7 @@ TrainedModel load_trained_model(const std::string& checkpoint_or_run_dir, const 
   try {
     t.model = build_model(t.config);
   } catch (const ConfigError& e) {
-    if (config) throw;  // the user's config: exit 2
+    if (config || !overrides.empty()) throw;  // the user's config or --set: exit 2
     // The checkpoint's own config (e.g. a model too large for this machine): data, exit 1.
     throw CheckpointError(std::string(e.what()) + " (the config stored in the checkpoint)");
   }

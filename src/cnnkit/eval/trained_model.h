@@ -31,8 +31,10 @@ struct TrainedModel {
 
 // `prefer`: the file taken from a run directory ("best.pt" or "last.pt").
 // `config`: build this config's model instead of the checkpoint's (it must match the weights).
+// `overrides`: --set assignments applied to the checkpoint's own config (when no `config`).
 TrainedModel load_trained_model(const std::string& checkpoint_or_run_dir, const std::string& prefer = "best.pt",
-                                const std::optional<Config>& config = std::nullopt);
+                                const std::optional<Config>& config = std::nullopt,
+                                const std::vector<std::string>& overrides = {});
 
 // The normalisation and class names a checkpoint stores, validated against `model`.
 Normalization checkpoint_normalization(const LoadedCheckpoint& ck, const Model& model);

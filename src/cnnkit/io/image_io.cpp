@@ -121,13 +121,11 @@ void write_png(const fs::path& path, const torch::Tensor& chw, bool durable) {
   if (m.channels() == 3) cv::cvtColor(m, m, cv::COLOR_RGB2BGR);
   std::vector<uchar> bytes;
   if (!cv::imencode(".png", m, bytes)) throw ImageIOError(path.string() + ": PNG encoding failed");
-  write_atomically(path, [&](const fs::path& tmp) {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw ImageIOError(path.string() + ": cannot write (check that the folder exists and is writable)");
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    if (!out) throw ImageIOError(path.string() + ": write failed (disk full?)");
-  }, durable);
+  try {
+    write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), durable);
+  } catch (const Error& e) {
+    throw ImageIOError(e.what());
+  }
 #else
   no_opencv(path.string());
 #endif

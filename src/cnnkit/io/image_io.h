@@ -41,7 +41,7 @@ torch::Tensor read_image(const std::string& path, int channels, ImageSize resize
 torch::Tensor resize_image(const torch::Tensor& chw, ImageSize size);
 
 // Writes uint8 [C, H, W] (C = 1 or 3) as PNG, atomically (temporary name, then rename);
-// `durable` = false skips the fsync (see write_atomically), for many regenerable images.
+// `durable` = false skips the fsync (see write_file_atomically), for many regenerable images.
 void write_png(const std::filesystem::path& path, const torch::Tensor& chw, bool durable = true);
 
 struct GridOptions {

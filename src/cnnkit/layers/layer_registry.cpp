@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <regex>
+#include <stdexcept>
 
 #include "cnnkit/core/error.h"
 #include "cnnkit/core/strings.h"
@@ -28,6 +29,7 @@ LayerRegistry& LayerRegistry::instance() {
 
 void LayerRegistry::add(std::unique_ptr<LayerType> type) {
   std::string key = type->type();
+  if (types_.count(key)) throw std::logic_error("cnnkit: duplicate registration of layer type '" + key + "'");
   types_[key] = std::move(type);
 }
 

@@ -91,6 +91,7 @@ class LayerType {
 class LayerRegistry {
  public:
   static LayerRegistry& instance();
+  // Refuses a type that is already registered (std::logic_error).
   void add(std::unique_ptr<LayerType> type);
   const LayerType* find(const std::string& type) const;
   std::vector<std::string> types() const;

@@ -84,11 +84,6 @@ const std::vector<std::string>& activation_names() {
   return names;
 }
 
-bool is_activation(const std::string& name) {
-  const auto& n = activation_names();
-  return std::find(n.begin(), n.end(), name) != n.end();
-}
-
 double default_alpha(const std::string& name) {
   if (name == "leaky_relu") return 0.01;
   if (name == "elu") return 1.0;

@@ -41,7 +41,6 @@ Pair output_size(Pair in, const Padding2d& pad, Pair kernel, Pair stride, Pair d
 
 // Activations by name; "linear" means none.
 const std::vector<std::string>& activation_names();
-bool is_activation(const std::string& name);
 // `alpha`: negative slope for leaky_relu, alpha for elu (ignored otherwise).
 torch::nn::AnyModule make_activation(const std::string& name, double alpha);
 double default_alpha(const std::string& name);

@@ -46,13 +46,20 @@ void save_checkpoint(const std::string& path, const Model& model, const Checkpoi
     optimizer->save(opt);
     archive.write("optimizer", opt);
   }
-  write_atomically(path, [&](const fs::path& tmp) {
-    try {
-      archive.save_to(tmp.string());
-    } catch (const c10::Error& e) {
-      throw CheckpointError(path + ": cannot write checkpoint: " + first_line(e.what_without_backtrace()));
-    }
-  });
+  std::string bytes;
+  try {
+    archive.save_to([&](const void* data, size_t n) {
+      bytes.append(static_cast<const char*>(data), n);
+      return n;
+    });
+  } catch (const c10::Error& e) {
+    throw CheckpointError(path + ": cannot write checkpoint: " + first_line(e.what_without_backtrace()));
+  }
+  try {
+    write_file_atomically(path, bytes);
+  } catch (const Error& e) {
+    throw CheckpointError(e.what());
+  }
 }
 
 std::string resolve_checkpoint_path(const std::string& path_or_dir, const std::string& prefer) {
@@ -113,6 +120,7 @@ void read_records(LoadedCheckpoint& ck) {
   }
   auto source = std::make_shared<ConfigSource>();
   source->file = path + "#config";
+  source->stored = true;  // its errors are CheckpointErrors (exit 1), see config_view.h
   try {
     ck.config = resolve_config(config, source);
   } catch (const ConfigError& e) {

@@ -1,104 +1,135 @@
 #include "cnnkit/train/training_config.h"
 
+#include "cnnkit/train/optimizer.h"
+#include "cnnkit/train/schedule.h"
+
 namespace cnnkit {
 namespace {
 
-const std::vector<std::string> kMetrics = {"val_loss", "val_accuracy", "train_loss", "train_accuracy"};
+// Documented defaults (docs/training.md), stated once.
+constexpr int kEarlyStoppingPatience = 5;
+constexpr int kPlateauPatience = 3;
+const std::vector<std::string> kKeys = {
+    "epochs",        "batch_size",      "eval_batch_size",   "seed",        "optimizer",
+    "schedule",      "label_smoothing", "grad_clip",         "precision",   "device",
+    "channels_last", "early_stopping",  "reduce_on_plateau", "init_weights"};
 
-OptimizerConfig parse_optimizer(const std::optional<ConfigView>& v) {
-  OptimizerConfig o;
-  if (!v) return o;
-  v->check_keys({"type", "lr", "weight_decay", "momentum", "nesterov", "betas", "eps", "alpha"});
-  o.type = v->get_choice("type", "adam", {"sgd", "adam", "adamw", "rmsprop"});
-  if (o.type == "adamw") o.weight_decay = 0.01;
-  if (o.type == "sgd") o.lr = 0.01;
-  if (o.type == "rmsprop") o.momentum = 0.0;
-  if (auto x = v->find("lr")) o.lr = x->as_double_in(0.0, 10.0, false, true);
-  if (auto x = v->find("weight_decay")) o.weight_decay = x->as_double_in(0.0, 1.0);
-  if (auto x = v->find("momentum")) o.momentum = x->as_double_in(0.0, 1.0, true, false);
-  o.nesterov = v->get_bool("nesterov", false);
-  if (o.nesterov && o.type != "sgd") v->at("nesterov").fail("nesterov applies to sgd only; optimizer is " + o.type);
-  if (o.nesterov && o.momentum <= 0) v->at("nesterov").fail("nesterov needs momentum > 0");
-  if (auto x = v->find("betas")) {
-    auto b = x->as_double_list(2);
-    for (std::size_t i = 0; i < 2; ++i) x->at(i).as_double_in(0.0, 1.0, true, false);
-    o.beta1 = b[0];
-    o.beta2 = b[1];
-  }
-  if (auto x = v->find("eps")) o.eps = x->as_double_in(0.0, 1.0, false, true);
-  if (auto x = v->find("alpha")) o.alpha = x->as_double_in(0.0, 1.0, false, false);
-  return o;
-}
-
-ScheduleConfig parse_schedule(const std::optional<ConfigView>& v) {
-  ScheduleConfig s;
-  if (!v) return s;
-  v->check_keys({"type", "warmup_epochs", "step_size", "gamma", "min_lr", "div_factor", "final_div_factor", "pct_start"});
-  s.type = v->get_choice("type", "constant", {"constant", "step", "cosine", "one_cycle"});
-  if (auto x = v->find("warmup_epochs")) s.warmup_epochs = x->as_double_in(0.0, 1e6);
-  if (auto x = v->find("step_size")) s.step_size = x->as_double_in(0.0, 1e6, false, true);
-  if (auto x = v->find("gamma")) s.gamma = x->as_double_in(0.0, 1.0, false, true);
-  if (auto x = v->find("min_lr")) s.min_lr = x->as_double_in(0.0, 10.0);
-  if (auto x = v->find("div_factor")) s.div_factor = x->as_double_in(1.0, 1e6);
-  if (auto x = v->find("final_div_factor")) s.final_div_factor = x->as_double_in(1.0, 1e9);
-  if (auto x = v->find("pct_start")) s.pct_start = x->as_double_in(0.0, 1.0, false, false);
-  return s;
-}
-
-PlateauConfig parse_plateau(const std::optional<ConfigView>& v, bool with_factor) {
-  PlateauConfig p;
-  if (!v || v->json_value().is_null()) return p;
+// `true`, `false`, or an options object (which means enabled unless it says "enabled": false).
+// Fills the monitor fields; returns the view of the options object, if any.
+std::optional<ConfigView> resolve_monitor(const std::optional<ConfigView>& v, MonitorConfig& m,
+                                          const std::vector<std::string>& extra_keys) {
+  if (!v || v->json_value().is_null()) return std::nullopt;
   if (v->json_value().is_boolean()) {
-    p.enabled = v->as_bool();
-    return p;
+    m.enabled = v->as_bool();
+    return std::nullopt;
   }
-  if (with_factor) v->check_keys({"enabled", "metric", "factor", "patience", "min_lr", "min_delta"});
-  else v->check_keys({"enabled", "metric", "patience", "min_delta"});
-  p.enabled = v->get_bool("enabled", true);
-  p.metric = v->get_choice("metric", "val_loss", kMetrics);
-  p.patience = static_cast<int>(v->get_int("patience", with_factor ? 3 : 5, 0, 100000));
-  if (auto x = v->find("min_delta")) p.min_delta = x->as_double_in(0.0, 1e9);
-  if (with_factor) {
-    if (auto x = v->find("factor")) p.factor = x->as_double_in(0.0, 1.0, false, false);
-    if (auto x = v->find("min_lr")) p.min_lr = x->as_double_in(0.0, 10.0);
+  if (!v->is_object()) v->fail("must be true, false or an options object; got " + ConfigView::render(v->json_value()));
+  std::vector<std::string> keys = {"enabled", "metric", "patience", "min_delta"};
+  keys.insert(keys.end(), extra_keys.begin(), extra_keys.end());
+  v->check_keys(keys);
+  m.enabled = v->get_bool("enabled", true);
+  m.metric = v->get_choice("metric", m.metric, monitor_metrics());
+  m.patience = static_cast<int>(v->get_int("patience", m.patience, 0, 100000));
+  if (auto x = v->find("min_delta")) m.min_delta = x->as_double_in(0.0, 1e9);
+  return v;
+}
+
+EarlyStoppingConfig parse_early_stopping(const std::optional<ConfigView>& v) {
+  EarlyStoppingConfig e;
+  e.patience = kEarlyStoppingPatience;
+  if (auto o = resolve_monitor(v, e, {"restore_best_weights"}))
+    e.restore_best_weights = o->get_bool("restore_best_weights", false);
+  return e;
+}
+
+PlateauConfig parse_plateau(const std::optional<ConfigView>& v) {
+  PlateauConfig p;
+  p.patience = kPlateauPatience;
+  if (auto o = resolve_monitor(v, p, {"factor", "min_lr"})) {
+    if (auto x = o->find("factor")) p.factor = x->as_double_in(0.0, 1.0, false, false);
+    if (auto x = o->find("min_lr")) p.min_lr = x->as_double_in(0.0, 10.0);
   }
   return p;
 }
 
-json plateau_json(const PlateauConfig& p, bool with_factor) {
-  json j = {{"enabled", p.enabled}, {"metric", p.metric}, {"patience", p.patience}, {"min_delta", p.min_delta}};
-  if (with_factor) {
-    j["factor"] = p.factor;
-    j["min_lr"] = p.min_lr;
+InitWeightsConfig parse_init_weights(const std::optional<ConfigView>& v) {
+  InitWeightsConfig w;
+  if (!v || v->json_value().is_null()) return w;
+  if (v->is_string()) {
+    w.path = v->as_string();
+  } else {
+    if (!v->is_object())
+      v->fail("must be a file name or {\"path\": FILE, \"partial\": true|false}; got " +
+              ConfigView::render(v->json_value()));
+    v->check_keys({"path", "partial"});
+    w.path = v->at("path").as_string();
+    w.partial = v->get_bool("partial", false);
   }
-  return j;
+  if (w.path.empty()) v->fail("must name a file");
+  return w;
+}
+
+json monitor_json(const MonitorConfig& m) {
+  if (!m.enabled) return {{"enabled", false}};
+  return {{"enabled", true}, {"metric", m.metric}, {"patience", m.patience}, {"min_delta", m.min_delta}};
 }
 
 json to_json(const TrainingConfig& t) {
-  const auto& o = t.optimizer;
-  const auto& s = t.schedule;
+  json early = monitor_json(t.early_stopping);
+  if (t.early_stopping.enabled) early["restore_best_weights"] = t.early_stopping.restore_best_weights;
+  json plateau = monitor_json(t.reduce_on_plateau);
+  if (t.reduce_on_plateau.enabled) {
+    plateau["factor"] = t.reduce_on_plateau.factor;
+    plateau["min_lr"] = t.reduce_on_plateau.min_lr;
+  }
   return {{"epochs", t.epochs},
           {"batch_size", t.batch_size},
           {"eval_batch_size", t.eval_batch_size},
           {"seed", t.seed},
-          {"optimizer",
-           {{"type", o.type}, {"lr", o.lr}, {"weight_decay", o.weight_decay}, {"momentum", o.momentum},
-            {"nesterov", o.nesterov}, {"betas", {o.beta1, o.beta2}}, {"eps", o.eps}, {"alpha", o.alpha}}},
-          {"schedule",
-           {{"type", s.type}, {"warmup_epochs", s.warmup_epochs}, {"step_size", s.step_size}, {"gamma", s.gamma},
-            {"min_lr", s.min_lr}, {"div_factor", s.div_factor}, {"final_div_factor", s.final_div_factor}, {"pct_start", s.pct_start}}},
+          {"optimizer", t.optimizer},
+          {"schedule", t.schedule},
           {"label_smoothing", t.label_smoothing},
           {"grad_clip", t.grad_clip},
           {"precision", t.precision},
           {"device", t.device},
           {"channels_last", t.channels_last},
-          {"early_stopping", plateau_json(t.early_stopping, false)},
-          {"reduce_on_plateau", plateau_json(t.reduce_on_plateau, true)}};
+          {"early_stopping", early},
+          {"reduce_on_plateau", plateau},
+          {"init_weights", t.init_weights.path.empty()
+                               ? json(nullptr)
+                               : json{{"path", t.init_weights.path}, {"partial", t.init_weights.partial}}}};
+}
+
+TrainingConfig parse_training(const ConfigView& v) {
+  v.require_object();
+  v.check_keys(kKeys);
+  TrainingConfig t;
+  // 0: no training; the run directory gets the initial model (e.g. training.init_weights) and its test figures.
+  t.epochs = static_cast<int>(v.get_int("epochs", t.epochs, 0, 100000));
+  t.batch_size = static_cast<int>(v.get_int("batch_size", t.batch_size, 1, 1 << 20));
+  t.eval_batch_size = static_cast<int>(v.get_int("eval_batch_size", t.eval_batch_size, 1, 1 << 20));
+  t.seed = static_cast<std::uint64_t>(v.get_int("seed", static_cast<std::int64_t>(t.seed), 0, INT64_MAX));
+  t.optimizer = resolve_optimizer(v.find("optimizer"));
+  t.schedule = resolve_schedule(v.find("schedule"));
+  if (auto x = v.find("label_smoothing")) t.label_smoothing = x->as_double_in(0.0, 1.0, true, false);
+  if (auto x = v.find("grad_clip")) t.grad_clip = x->as_double_in(0.0, 1e9);
+  t.precision = v.get_choice("precision", t.precision, {"fp32", "bf16"});
+  t.channels_last = v.get_bool("channels_last", t.channels_last);
+  t.device = v.get_string("device", t.device);
+  t.early_stopping = parse_early_stopping(v.find("early_stopping"));
+  t.reduce_on_plateau = parse_plateau(v.find("reduce_on_plateau"));
+  t.init_weights = parse_init_weights(v.find("init_weights"));
+  return t;
 }
 
 json resolve_training(const std::optional<ConfigView>& v, const ConfigView&) {
-  if (!v) return to_json(TrainingConfig{});
-  return to_json(TrainingConfig::from(*v));
+  if (v) return to_json(parse_training(*v));
+  TrainingConfig t;
+  t.optimizer = resolve_optimizer(std::nullopt);
+  t.schedule = resolve_schedule(std::nullopt);
+  t.early_stopping.patience = kEarlyStoppingPatience;
+  t.reduce_on_plateau.patience = kPlateauPatience;
+  return to_json(t);
 }
 
 struct TrainingSection {
@@ -108,24 +139,14 @@ static TrainingSection section;
 
 }  // namespace
 
-TrainingConfig TrainingConfig::from(const ConfigView& v) {
-  v.check_keys({"epochs", "batch_size", "eval_batch_size", "seed", "optimizer", "schedule", "label_smoothing",
-                "grad_clip", "precision", "device", "channels_last", "early_stopping", "reduce_on_plateau"});
-  TrainingConfig t;
-  t.epochs = static_cast<int>(v.get_int("epochs", t.epochs, 1, 100000));
-  t.batch_size = static_cast<int>(v.get_int("batch_size", t.batch_size, 1, 1 << 20));
-  t.eval_batch_size = static_cast<int>(v.get_int("eval_batch_size", t.eval_batch_size, 1, 1 << 20));
-  t.seed = static_cast<std::uint64_t>(v.get_int("seed", 42, 0, INT64_MAX));
-  t.optimizer = parse_optimizer(v.find("optimizer"));
-  t.schedule = parse_schedule(v.find("schedule"));
-  if (auto x = v.find("label_smoothing")) t.label_smoothing = x->as_double_in(0.0, 1.0, true, false);
-  if (auto x = v.find("grad_clip")) t.grad_clip = x->as_double_in(0.0, 1e9);
-  t.precision = v.get_choice("precision", "fp32", {"fp32", "bf16"});
-  t.channels_last = v.get_bool("channels_last", true);
-  t.device = v.get_string("device", "auto");
-  t.early_stopping = parse_plateau(v.find("early_stopping"), false);
-  t.reduce_on_plateau = parse_plateau(v.find("reduce_on_plateau"), true);
-  return t;
+const std::vector<std::string>& monitor_metrics() {
+  static const std::vector<std::string> metrics = {"val_loss", "val_accuracy", "train_loss", "train_accuracy"};
+  return metrics;
+}
+
+TrainingConfig TrainingConfig::from(const Config& config) {
+  // The resolved section is complete and valid: parsing it again only reads it.
+  return parse_training(config.section("training"));
 }
 
 }  // namespace cnnkit

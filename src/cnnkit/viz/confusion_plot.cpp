@@ -57,7 +57,7 @@ void write_confusion_png(const std::string& path, const torch::Tensor& confusion
   }
   std::vector<uchar> png;
   cv::imencode(".png", img, png);
-  write_text_atomically(path, std::string(png.begin(), png.end()));
+  write_file_atomically(path, std::string(png.begin(), png.end()));
 }
 #else
 void write_confusion_png(const std::string& path, const torch::Tensor&, const std::vector<std::string>&,

@@ -21,6 +21,7 @@
 #include "cnnkit/core/strings.h"
 #include "cnnkit/data/dataset.h"
 #include "cnnkit/data/normalization.h"
+#include "cnnkit/eval/trained_model.h"
 #include "cnnkit/io/image_io.h"
 #include "cnnkit/model/checkpoint.h"
 #include "cnnkit/train/training_config.h"
@@ -49,24 +50,16 @@ struct Side {
   std::string norm_from;
 };
 
-std::uint64_t training_seed(const Config& config) {
-  if (!config.has_section("training")) return TrainingConfig{}.seed;
-  return TrainingConfig::from(config.section("training")).seed;
-}
+std::uint64_t training_seed(const Config& config) { return TrainingConfig::from(config).seed; }
 
 Side checkpoint_side(const std::string& spec, const std::optional<Config>& user, const std::vector<std::string>& sets) {
+  TrainedModel t = load_trained_model(spec, "best.pt", user, user ? std::vector<std::string>{} : sets);
   Side s;
-  LoadedCheckpoint ck = read_checkpoint(resolve_checkpoint_path(spec, "best.pt"));
-  s.source = ck.path;
+  s.source = t.checkpoint.path;
   s.trained = true;
-  s.config = user ? *user : (sets.empty() ? ck.config : with_overrides(ck.config, sets));
-  if (user && user->resolved().at("input") != ck.config.resolved().at("input")) {
-    throw CheckpointError(ck.path + ": checkpoint does not match the config " + user->source().file + ": it takes input " +
-                          ck.config.resolved().at("input").dump() + ", the config " + user->resolved().at("input").dump());
-  }
-  s.model = build_model(s.config);
-  load_weights(ck, s.model);  // throws CheckpointError naming the first parameter that differs
-  s.norm = normalization_from_json(ck.meta.at("normalization"));
+  s.config = t.config;
+  s.model = std::move(t.model);
+  s.norm = t.normalization;
   s.norm_from = "checkpoint";
   return s;
 }
@@ -422,56 +415,43 @@ std::string default_featuremap_dir(const std::string& checkpoint_path) {
   return "featuremaps";
 }
 
-json run_featuremaps(const FeaturemapOptions& o, c10::Device device) {
-  const MapNormalize mode = parse_map_normalize(o.normalize);
-  const auto& cmaps = colormap_names();
-  if (std::find(cmaps.begin(), cmaps.end(), o.colormap) == cmaps.end())
-    throw UsageError("--colormap " + o.colormap + ": expected one of " + join(cmaps, ", "));
-  if (o.scale < 0) throw UsageError("--scale " + std::to_string(o.scale) + ": must be 0 (auto) or a positive factor");
+namespace {
 
-  std::vector<Side> sides = load_sides(o);
-  const int io_threads = at::get_num_threads();  // --threads: used again for writing the PNGs
-  // One input's maps are small tensors: intra-op threads would only spin between tiny ops
-  // (measured: 65% of the time in OpenMP's spin-wait).
-  if (device.is_cpu()) at::set_num_threads(1);
-  const bool compare = sides.size() == 2;
-  std::vector<LayerRef> refs = select_layers(sides[0].model, o.layers);
-  if (compare) {
-    for (const auto& ref : refs) {
-      LayerRef other = sides[1].model.find_layer(ref.path);
-      if (other.layer->output != ref.layer->output || other.layer->type != ref.layer->type) {
-        throw UsageError("--compare: layer " + ref.path + " is " + ref.layer->type + " " + ascii_shape(ref.layer->output) +
-                         " in A but " + other.layer->type + " " + ascii_shape(other.layer->output) +
-                         " in B; compare models of the same architecture");
-      }
+void check_comparable(const std::vector<Side>& sides, const std::vector<LayerRef>& refs) {
+  if (sides.size() != 2) return;
+  for (const auto& ref : refs) {
+    LayerRef other = sides[1].model.find_layer(ref.path);
+    if (other.layer->output != ref.layer->output || other.layer->type != ref.layer->type) {
+      throw UsageError("--compare: layer " + ref.path + " is " + ref.layer->type + " " +
+                       ascii_shape(ref.layer->output) + " in A but " + other.layer->type + " " +
+                       ascii_shape(other.layer->output) + " in B; compare models of the same architecture");
     }
   }
+}
 
-  std::string checkpoint_for_dir;
-  for (const auto& s : sides)
-    if (s.trained) checkpoint_for_dir = s.source;  // B's when comparing with two checkpoints
-  const fs::path out = o.out.empty() ? fs::path(default_featuremap_dir(checkpoint_for_dir)) : fs::path(o.out);
-  prepare_out_dir(out);
-
-  std::vector<Input> inputs = load_inputs(o, sides);
+// The chosen layers' outputs for every input, per side.
+std::vector<std::map<std::string, torch::Tensor>> capture_all(std::vector<Side>& sides,
+                                                              const std::vector<Input>& inputs,
+                                                              const std::vector<LayerRef>& refs, c10::Device device) {
   std::vector<torch::Tensor> batch;
   for (const auto& in : inputs) batch.push_back(in.image);
   auto u8 = torch::stack(batch);  // [N, C, H, W]
-
   std::vector<std::string> addresses;
   for (const auto& ref : refs) addresses.push_back(ref.path);
   std::vector<std::map<std::string, torch::Tensor>> captured;
   for (auto& s : sides) {
     s.model.net->to(device);
     s.model.net->eval();
-    auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(device);
-    auto mean = torch::tensor(s.norm.mean, torch::kFloat64).to(opts).view({1, -1, 1, 1});
-    auto stdv = torch::tensor(s.norm.std, torch::kFloat64).to(opts).view({1, -1, 1, 1});
-    auto x = (u8.to(device).to(torch::kFloat32) / 255.0 - mean) / stdv;
-    captured.push_back(capture_layer_outputs(s.model, x, addresses));
+    captured.push_back(
+        capture_layer_outputs(s.model, normalize_images(u8, normalization_map(s.norm, device)), addresses));
   }
+  return captured;
+}
 
-  Writer w;
+// Queues every PNG (input, feature maps, filters) on the writer; returns the inputs' manifest.
+json queue_images(const FeaturemapOptions& o, const std::vector<Side>& sides, const std::vector<Input>& inputs,
+                  const std::vector<LayerRef>& refs, const std::vector<std::map<std::string, torch::Tensor>>& captured,
+                  MapNormalize mode, const fs::path& out, Writer& w) {
   const bool several = inputs.size() > 1;
   json inputs_json = json::array();
   for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -502,8 +482,11 @@ json run_featuremaps(const FeaturemapOptions& o, c10::Device device) {
     }
     if (!with_kernels) spdlog::warn("--filters: none of the chosen layers is a conv2d layer; no filter images written");
   }
-  w.write_all(io_threads);
+  return inputs_json;
+}
 
+json manifest_json(const FeaturemapOptions& o, const std::vector<Side>& sides, const std::vector<LayerRef>& refs,
+                   c10::Device device, const fs::path& out, json inputs, json files) {
   json models = json::array();
   for (const auto& s : sides) {
     models.push_back({{"model", s.label},
@@ -515,16 +498,48 @@ json run_featuremaps(const FeaturemapOptions& o, c10::Device device) {
   for (const auto& ref : refs)
     layers.push_back({{"layer", ref.path}, {"layer_name", ref.layer->name}, {"layer_type", ref.layer->type},
                       {"shape", ref.layer->output.dims}});
-  json manifest = {{"model", sides[0].config.name()},
-                   {"checkpoint", sides[0].trained && !compare ? json(sides[0].source) : json(nullptr)},
-                   {"models", models},
-                   {"device", device.str()},
-                   {"out", out.string()},
-                   {"normalize", o.normalize},
-                   {"colormap", o.colormap},
-                   {"layers", layers},
-                   {"inputs", inputs_json},
-                   {"files", w.files()}};
+  const bool compare = sides.size() == 2;
+  return {{"model", sides[0].config.name()},
+          {"checkpoint", sides[0].trained && !compare ? json(sides[0].source) : json(nullptr)},
+          {"models", models},
+          {"device", device.str()},
+          {"out", out.string()},
+          {"normalize", o.normalize},
+          {"colormap", o.colormap},
+          {"layers", layers},
+          {"inputs", std::move(inputs)},
+          {"files", std::move(files)}};
+}
+
+}  // namespace
+
+json run_featuremaps(const FeaturemapOptions& o, c10::Device device) {
+  const MapNormalize mode = parse_map_normalize(o.normalize);
+  const auto& cmaps = colormap_names();
+  if (std::find(cmaps.begin(), cmaps.end(), o.colormap) == cmaps.end())
+    throw UsageError("--colormap " + o.colormap + ": expected one of " + join(cmaps, ", "));
+  if (o.scale < 0) throw UsageError("--scale " + std::to_string(o.scale) + ": must be 0 (auto) or a positive factor");
+
+  std::vector<Side> sides = load_sides(o);
+  const int io_threads = at::get_num_threads();  // --threads: used again for writing the PNGs
+  // One input's maps are small tensors: intra-op threads would only spin between tiny ops
+  // (measured: 65% of the time in OpenMP's spin-wait).
+  if (device.is_cpu()) at::set_num_threads(1);
+  std::vector<LayerRef> refs = select_layers(sides[0].model, o.layers);
+  check_comparable(sides, refs);
+
+  std::string checkpoint_for_dir;
+  for (const auto& s : sides)
+    if (s.trained) checkpoint_for_dir = s.source;  // B's when comparing with two checkpoints
+  const fs::path out = o.out.empty() ? fs::path(default_featuremap_dir(checkpoint_for_dir)) : fs::path(o.out);
+  prepare_out_dir(out);
+
+  std::vector<Input> inputs = load_inputs(o, sides);
+  const auto captured = capture_all(sides, inputs, refs, device);
+  Writer w;
+  json inputs_json = queue_images(o, sides, inputs, refs, captured, mode, out, w);
+  w.write_all(io_threads);
+  json manifest = manifest_json(o, sides, refs, device, out, std::move(inputs_json), w.files());
   spdlog::info("featuremap: {} layer{} x {} input{} -> {} files under {}", refs.size(), refs.size() == 1 ? "" : "s",
                inputs.size(), inputs.size() == 1 ? "" : "s", manifest["files"].size(), out.string());
   return manifest;

@@ -96,7 +96,7 @@ void write_training_curves(const std::string& path, const nlohmann::json& rows, 
              {series(rows, "train_accuracy", "train", blue), series(rows, "val_accuracy", "validation", orange)}, true);
   std::vector<uchar> png;
   cv::imencode(".png", img, png);
-  write_text_atomically(path, std::string(png.begin(), png.end()));
+  write_file_atomically(path, std::string(png.begin(), png.end()));
 }
 #else
 void write_training_curves(const std::string& path, const nlohmann::json&, const std::string&) {

@@ -1,0 +1,34 @@
+// curves.png in the run directory, redrawn after every epoch (viz/training_curves.h). A build
+// without OpenCV warns once and trains on.
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "cnnkit/core/error.h"
+#include "cnnkit/train/observer.h"
+#include "cnnkit/viz/training_curves.h"
+
+namespace cnnkit {
+namespace {
+
+class CurvesObserver : public TrainingObserver {
+ public:
+  void on_epoch_end(TrainingRun& run, const EpochReport&) override {
+    if (failed_) return;
+    try {
+      write_training_curves((std::filesystem::path(run.run_dir) / "curves.png").string(), run.history,
+                            run.config.name());
+    } catch (const ImageIOError& e) {
+      spdlog::warn("{}", e.what());
+      failed_ = true;
+    }
+  }
+
+ private:
+  bool failed_ = false;
+};
+
+ObserverRegistrar registrar("curves", 40, [](const TrainingRun&) { return std::make_unique<CurvesObserver>(); });
+
+}  // namespace
+}  // namespace cnnkit
