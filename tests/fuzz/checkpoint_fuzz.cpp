@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "cnnkit/config/config.h"
+#include "cnnkit/core/error.h"
 #include "cnnkit/eval/trained_model.h"
 #include "cnnkit/model/checkpoint.h"
 #include "cnnkit/model/model.h"
