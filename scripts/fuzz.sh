@@ -11,7 +11,7 @@
 # Corpus: the committed seeds in tests/fuzz/corpus/TARGET (read only), seeds the targets
 # generate (BUILD/seeds/TARGET), and what the fuzzer learns (BUILD/corpus/TARGET, kept between
 # runs). Findings land in BUILD/findings/TARGET/ (crash-*, oom-*, timeout-*, leak-*); the script
-# exits 1 when a run found something. Reproduce one with: BUILD/fuzz_TARGET FILE
+# exits 1 when a run found something. Reproduce one with: BUILD/tests/fuzz/fuzz_TARGET FILE
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,7 +46,9 @@ status=0
 for t in "${targets[@]}"; do
   corpus="$BUILD/corpus/$t" findings="$BUILD/findings/$t" seeds="$BUILD/seeds/$t"
   mkdir -p "$corpus" "$findings" "$seeds"
-  CNNKIT_FUZZ_MAKE_SEEDS="$seeds" "$BUILD/fuzz_$t" >/dev/null 2>&1 || true  # targets that generate seeds
+  # Targets that generate seeds (checkpoint, image) write them and exit; -runs=0 makes the others
+  # exit at once instead of fuzzing without a corpus.
+  CNNKIT_FUZZ_MAKE_SEEDS="$seeds" "$BUILD/tests/fuzz/fuzz_$t" -runs=0 >/dev/null 2>&1 || true
   dict=() committed=()
   if [ -f "tests/fuzz/$t.dict" ]; then dict=(-dict="tests/fuzz/$t.dict"); fi
   # Targets that make their seeds (checkpoint, image) have no committed corpus folder, and
@@ -57,7 +59,7 @@ for t in "${targets[@]}"; do
   # -rss_limit_mb/-malloc_limit_mb: one input may not take more than 2 GiB in all, nor ask for
   # more than 1 GiB at once; -timeout: nor take more than 20 s.
   # shellcheck disable=SC2086
-  "$BUILD/fuzz_$t" "$corpus" "${committed[@]}" "$seeds" "${dict[@]}" \
+  "$BUILD/tests/fuzz/fuzz_$t" "$corpus" "${committed[@]}" "$seeds" "${dict[@]}" \
     -max_total_time="$SECONDS_PER_TARGET" -timeout=20 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
     -max_len=16384 -print_final_stats=1 -artifact_prefix="$findings/" ${FUZZ_ARGS:-} \
     2>"$BUILD/fuzz-$t.log" || status=1
