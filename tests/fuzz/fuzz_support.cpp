@@ -41,8 +41,10 @@ void remove_temp_dir() {
 }  // namespace
 
 const std::string& temp_dir() {
-  static const std::string dir = [] {
-    std::string d = make_temp_dir();
+  // Never destroyed: remove_temp_dir runs from atexit, after the destructors of statics built
+  // before it was registered (a static std::string here was freed before it: a use after free).
+  static const std::string& dir = *[] {
+    auto* d = new std::string(make_temp_dir());
     std::atexit(remove_temp_dir);
     return d;
   }();
