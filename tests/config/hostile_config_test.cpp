@@ -95,3 +95,20 @@ TEST(HostileConfig, ConfigFilesThatAreNotRegularFiles) {
   std::filesystem::create_symlink(dir.path() / "loop", dir.path() / "x");
   EXPECT_NE(config_error_of([&] { load_config(dir.str("loop")); }).find("symbolic link loop"), std::string::npos);
 }
+
+// Found by fuzz_config: a --set name holding a newline was quoted raw, so the error message ran
+// over several lines. Names from options and from files are quoted with escapes.
+TEST(HostileConfig, NewlinesInNamesKeepTheMessageOnOneLine) {
+  json doc = json::parse("{" + kModel + "}");
+  auto source = std::make_shared<ConfigSource>();
+  EXPECT_EQ(config_error_of([&] { apply_override(doc, "lan\nse.units=2", *source); }).find('\n'), std::string::npos);
+  EXPECT_EQ(config_error_of([&] { apply_override(doc, "lan\nse.units=2", *source); })
+                .rfind("--set lan\\nse.units=2: unknown section 'lan\\nse'", 0),
+            0u);
+  json bad = json::parse("{" + kModel + ", \"training\": {\"optimizer\": {\"l\\nr\\u0001\": 0.1}}}");
+  auto file = std::make_shared<ConfigSource>();
+  file->file = "x.json";
+  const std::string e = config_error_of([&] { resolve_config(bad, file); });
+  EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+  EXPECT_NE(e.find("l\\nr\\x01"), std::string::npos) << e;
+}

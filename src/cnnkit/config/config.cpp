@@ -7,6 +7,7 @@
 
 #include "cnnkit/core/atomic_file.h"
 #include "cnnkit/core/error.h"
+#include "cnnkit/core/json_text.h"
 #include "cnnkit/core/strings.h"
 
 namespace cnnkit {
@@ -179,8 +180,24 @@ json parse_json_text(const std::string& text, const std::string& file) {
   return doc;
 }
 
+namespace {
+
+void apply_override_unchecked(json& doc, const std::string& assignment, ConfigSource& source);
+
+}  // namespace
+
 void apply_override(json& doc, const std::string& assignment, ConfigSource& source) {
-  const std::string option = "--set " + assignment;
+  try {
+    apply_override_unchecked(doc, assignment, source);
+  } catch (const ConfigError& e) {
+    throw ConfigError(printable_text(e.what()));  // names and paths from the option: one line
+  }
+}
+
+namespace {
+
+void apply_override_unchecked(json& doc, const std::string& assignment, ConfigSource& source) {
+  const std::string option = "--set " + printable_text(assignment);  // names it in errors: one line
   auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {
     throw ConfigError(option + ": expected PATH=VALUE, e.g. training.epochs=5");
@@ -250,6 +267,8 @@ void apply_override(json& doc, const std::string& assignment, ConfigSource& sour
   }
   source.overrides[owned] = option;
 }
+
+}  // namespace
 
 Config resolve_config(const json& raw, std::shared_ptr<ConfigSource> source) {
   ConfigView root(raw, source, "");

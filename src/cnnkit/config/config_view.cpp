@@ -48,7 +48,8 @@ std::string ConfigView::where() const {
     }
   }
   if (option) return *option;
-  return source_->file + ":" + (pointer_.empty() ? "/" : pointer_);
+  // Keys (and file names) may hold newlines: the message stays one line.
+  return printable_text(source_->file) + ":" + (pointer_.empty() ? "/" : printable_text(pointer_));
 }
 
 bool ConfigView::overridden() const {
@@ -58,8 +59,10 @@ bool ConfigView::overridden() const {
 }
 
 void ConfigView::fail(const std::string& what) const {
-  if (source_->stored && !overridden()) throw CheckpointError(where() + ": " + what);
-  throw ConfigError(where() + ": " + what);
+  // `what` may quote keys or strings of the file: control characters escaped, one line.
+  const std::string message = where() + ": " + printable_text(what);
+  if (source_->stored && !overridden()) throw CheckpointError(message);
+  throw ConfigError(message);
 }
 
 std::string ConfigView::render(const json& value) {

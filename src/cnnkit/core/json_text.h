@@ -20,4 +20,9 @@ std::string json_text(const nlohmann::json& value, int indent = -1);
 // True when `s` is valid UTF-8.
 bool is_valid_utf8(const std::string& s);
 
+// `s` with its control characters written as escapes (\n, \r, \t, \xHH), for quoting
+// user-given names and paths in error messages, which must stay one line. Other bytes, UTF-8 or
+// not, are kept.
+std::string printable_text(const std::string& s);
+
 }  // namespace cnnkit
