@@ -49,6 +49,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto summary = cnnkit::summarize(model, config.name());
     cnnkit::json_text(summary);
     cnnkit::format_summary(summary);
-  });
+  }, std::string(reinterpret_cast<const char*>(data), size));
   return 0;
 }

@@ -22,7 +22,9 @@ const std::string& temp_dir();
 // Runs `f`. A cnnkit::Error is the expected answer to bad input; its message must be one line
 // that does not leak library text ("[json.exception", "DefaultCPUAllocator", "map::at", a
 // LibTorch backtrace...). Anything else prints what happened and aborts: a finding.
-void expect_clean(const std::function<void()>& f);
+// `input`: the bytes the target read; a marker that occurs in them may be the message quoting
+// the input (a malformed-JSON message shows the text it stopped at) and is not a finding.
+void expect_clean(const std::function<void()>& f, const std::string& input = {});
 
 // The input split at NUL bytes (at most `max_parts` parts; the last takes the rest).
 std::vector<std::string> split_input(const std::uint8_t* data, std::size_t size, std::size_t max_parts);
