@@ -16,6 +16,8 @@ packages=(
   libgtest-dev googletest # unit tests
   zlib1g-dev              # reading .gz IDX files
   libopenblas0-openmp     # fast BLAS for Linear layers (takes over libblas.so.3)
+  help2man                # the man page, generated from --help
+  dpkg-dev file           # scripts/package.sh: the .deb (dpkg-shlibdeps names its dependencies)
   python3-torch           # cnnkit export: ONNX conversion; tests load exports in Python
   python3-onnx            # cnnkit export: onnx.checker on model.onnx
 )

@@ -256,7 +256,7 @@ TEST_F(FeaturemapTrained, CheckpointWithTestIndexWritesIntoTheRunDirWithFilters)
   json m = json::parse(r.out);
   const std::string out = run_ + "/featuremaps";
   EXPECT_EQ(m["out"], out);
-  EXPECT_EQ(m["checkpoint"], run_ + "/best.pt");
+  EXPECT_EQ(m["checkpoint"], run_ + "/last.pt");
   EXPECT_EQ(manifest_files(m), files_under(out));
   EXPECT_EQ(m["inputs"][0]["index"], 3);
   EXPECT_TRUE(m["inputs"][0].contains("label"));
@@ -293,13 +293,13 @@ TEST_F(FeaturemapTrained, CompareHoldsBothModelsMapsWithSharedNormalisation) {
   EXPECT_EQ(manifest_files(m), files_under(out));
   ASSERT_EQ(m["models"].size(), 2u);
   EXPECT_EQ(m["models"][0]["source"], "untrained");
-  EXPECT_EQ(m["models"][1]["source"], run_ + "/best.pt");
+  EXPECT_EQ(m["models"][1]["source"], run_ + "/last.pt");
   EXPECT_TRUE(fs::exists(out + "/0_conv2d/compare.png"));
   EXPECT_TRUE(fs::exists(out + "/0_conv2d/filters.png"));
 
   // The models as the command built them: A = the untrained model of the checkpoint's config
   // (seeded with training.seed), B = the trained weights; both see the checkpoint's normalisation.
-  LoadedCheckpoint ck = read_checkpoint(run_ + "/best.pt");
+  LoadedCheckpoint ck = read_checkpoint(run_ + "/last.pt");
   torch::manual_seed(3);
   Model a = build_model(ck.config);
   Model b = build_model(ck.config);

@@ -62,12 +62,13 @@ TEST(SummaryCli, UsageErrors) {
   auto missing = run_cli({"summary"});
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_EQ(missing.out, "");
-  EXPECT_TRUE(contains(missing.err, "--config is required")) << missing.err;
+  EXPECT_TRUE(contains(missing.err, "summary needs a config (NAME or FILE), a checkpoint or a run directory"))
+      << missing.err;
 
   auto none = run_cli({});
   EXPECT_EQ(none.exit_code, 2);
   EXPECT_EQ(none.out, "");
-  EXPECT_TRUE(contains(none.err, "subcommand")) << none.err;
+  EXPECT_TRUE(contains(none.err, "a command is required: summary, ")) << none.err;
 
   auto unknown = run_cli({"sumary", "--config", config_path("mnist.json")});
   EXPECT_EQ(unknown.exit_code, 2);

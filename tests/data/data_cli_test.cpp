@@ -43,7 +43,8 @@ TEST(DataCli, JsonForScripts) {
   EXPECT_EQ(j["splits"]["train"]["images"], 15);
   EXPECT_EQ(j["splits"]["validation"]["images"], 5);
   EXPECT_EQ(j["splits"]["test"]["per_class"].size(), 10u);
-  EXPECT_EQ(j["image_shape"], json({1, 28, 28}));
+  // Shapes in JSON are objects, as in `summary --json`.
+  EXPECT_EQ(j["image_shape"], json({{"channels", 1}, {"height", 28}, {"width", 28}}));
   EXPECT_EQ(j["normalization"]["mean"].size(), 1u);
   EXPECT_TRUE(j["load_seconds"].is_number());
 }

@@ -6,6 +6,7 @@
 #include "cnnkit/config/config.h"
 #include "cnnkit/core/error.h"
 #include "cnnkit/data/image_folder.h"
+#include "cnnkit/data/split.h"
 #include "data/fixtures.h"
 #include "support/cli.h"
 
@@ -126,4 +127,32 @@ TEST(DataFolder, BrokenLinksAreSkippedWithAWarningOtherOddFilesAreErrors) {
   ASSERT_EQ(::mkfifo((a / "pipe.png").c_str(), 0600), 0);
   EXPECT_EQ(message_of([&] { load_datasets(load_config(folder_config(dir)), {}); }),
             (a / "pipe.png").string() + ": is a named pipe (FIFO), expected an image file");
+}
+
+TEST(DataFolder, LimitDecodesOnlyTheChosenSubsetAndPicksTheSameImages) {
+  if (!image_io_available()) GTEST_SKIP() << "built without OpenCV";
+  TempDir dir("folder");
+  write_image_folder(dir.path() / "imgs" / "train", {"a", "b", "c"}, 6, 8, 8);
+  write_image_folder(dir.path() / "imgs" / "test", {"a", "b"}, 4, 8, 8);
+  // The subset the old path picked: stratified_limit over the whole decoded folder.
+  Datasets all = load_datasets(load_config(folder_config(dir)), {});
+  const ImageSet want_train = stratified_limit(all.train, 7, 42), want_test = stratified_limit(all.test, 3, 42);
+  Datasets limited = load_datasets(
+      load_config(folder_config(dir, R"(, "limit_train": 7, "limit_test": 3)")), {});
+  ASSERT_EQ(limited.train.size(), 7);
+  EXPECT_TRUE(torch::equal(limited.train.images, want_train.images));
+  EXPECT_TRUE(torch::equal(limited.train.labels, want_train.labels));
+  EXPECT_TRUE(torch::equal(limited.test.images, want_test.images));
+  // Files the subset does not keep are never decoded: a corrupt one there is no error.
+  const FolderScan scan = scan_image_folder(dir.str("imgs/train"));
+  const FolderScan kept = limit_scan(scan, 7, 42);
+  ASSERT_EQ(kept.files.size(), 7u);
+  for (const auto& f : scan.files) {
+    if (std::find(kept.files.begin(), kept.files.end(), f) != kept.files.end()) continue;
+    write_file(f, "not an image any more");
+  }
+  Datasets again = load_datasets(load_config(folder_config(dir, R"(, "limit_train": 7, "limit_test": 3)")), {});
+  EXPECT_TRUE(torch::equal(again.train.images, want_train.images));
+  EXPECT_EQ(limit_scan(scan, 0, 42).files.size(), scan.files.size());
+  EXPECT_EQ(limit_scan(scan, 100, 42).files.size(), scan.files.size());
 }

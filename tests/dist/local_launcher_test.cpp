@@ -84,27 +84,6 @@ TEST(DistLauncher, InterruptsStopEveryRankAtTheSameStepAndTheLauncherExits130) {
   EXPECT_EQ(read_text(dir.str("stop2_0")), read_text(dir.str("stop2_1")));
 }
 
-// The agent store of a real torchrun (Debian's python3-torch): every rank is a client under
-// /worker/attempt_0. (--redirects/--tee work around torch 1.13's Std.from_str("0") returning
-// None on Python 3.11.)
-TEST(DistLauncher, TorchrunAgentStore) {
-  const std::string python = "/usr/bin/python3";
-  if (access("/usr/lib/python3/dist-packages/torch/distributed/run.py", F_OK) != 0) {
-    GTEST_SKIP() << "Debian's python3-torch (torch.distributed.run) is not installed";
-  }
-  test::TempDir dir("cnnkit-torchrun");
-  int pid = spawn_process(
-      {python, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", std::to_string(free_port()),
-       "--redirects", "1", "--tee", "2", "--log_dir", dir.str("logs"), "--no_python", self_executable(),
-       "--gtest_brief=1", "--gtest_filter=DistWorker.LauncherChild"},
-      {"CNNKIT_TEST_WORKER_DIR=" + dir.str(), "CNNKIT_TEST_WORKER_ARGS=mode=sum"}, dir.str("torchrun.log"));
-  EXPECT_EQ(wait_process(pid, 120s), 0) << read_text(dir.str("torchrun.log"));
-  for (int r = 0; r < 2; ++r) EXPECT_EQ(read_text(dir.str("sum" + std::to_string(r))), "3");
-  auto launch = read_text(dir.str("launch1"));
-  EXPECT_EQ(launch.rfind("rank 1 of 2 (local 1 of 2, torchrun, store 127.0.0.1:", 0), 0u) << launch;
-  EXPECT_NE(launch.find(" served by the launcher under /worker/attempt_0)"), std::string::npos) << launch;
-}
-
 TEST(DistLauncher, RefusesToRunUnderAnotherLauncher) {
   setenv("RANK", "0", 1);
   setenv("WORLD_SIZE", "1", 1);

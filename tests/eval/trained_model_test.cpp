@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "cnnkit/eval/trained_model.h"
+#include "cnnkit/model/init_weights.h"
 #include "support/cli.h"
 #include "support/model_helpers.h"
 
@@ -125,4 +126,45 @@ TEST(TrainedModel, ErrorsInTheStoredConfigAreCheckpointErrorsButOverridesAreTheU
   raw["training"]["epochs"] = -4;
   auto src = std::make_shared<ConfigSource>(ck.config.source());
   EXPECT_THROW(resolve_config(raw, src), CheckpointError);
+}
+
+// Weight sets (training.ema): a checkpoint's default set is what the loader (evaluate, predict,
+// featuremap, export) and train --init-weights take; "raw" on request; an unknown set is a
+// usage error listing the ones it holds.
+TEST(TrainedModel, LoadsTheCheckpointsDefaultWeightSetAndRawOnRequest) {
+  TempDir dir;
+  Config c = two_class_config();
+  Model m = build_model(c);
+  CheckpointData cd;
+  cd.config = c.resolved();
+  cd.meta = good_meta();
+  cd.meta["weight_sets"] = {{"ema", {{"prefix", "observer/ema/"}, {"description", "an average"}}}};
+  cd.meta["default_weights"] = "ema";
+  for (auto& p : m.net->named_parameters(true)) cd.tensors["observer/ema/" + p.key()] = torch::full_like(p.value(), 0.25);
+  const std::string path = dir.str("last.pt");
+  save_checkpoint(path, m, cd, nullptr);
+  const torch::Tensor raw_weight = m.net->named_parameters(true)["dense.linear.weight"].clone();
+
+  TrainedModel ema = load_trained_model(path);
+  EXPECT_EQ(ema.weights, "ema");
+  EXPECT_EQ(ema.weights_description, "an average");
+  auto w = ema.model.net->named_parameters(true)["dense.linear.weight"];
+  EXPECT_TRUE(torch::equal(w, torch::full_like(w, 0.25)));
+
+  TrainedModel raw = load_trained_model(path, "best.pt", std::nullopt, {}, "raw");
+  EXPECT_EQ(raw.weights, "raw");
+  EXPECT_TRUE(torch::equal(raw.model.net->named_parameters(true)["dense.linear.weight"], raw_weight));
+
+  try {
+    load_trained_model(path, "best.pt", std::nullopt, {}, "swa");
+    ADD_FAILURE() << "no UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("holds no weight set 'swa'; it holds raw, ema"), std::string::npos) << e.what();
+  }
+
+  // train --init-weights with this checkpoint starts from the weights the run reported.
+  Model fresh = build_model(c);
+  load_init_weights(fresh, path);
+  auto f = fresh.net->named_parameters(true)["dense.linear.weight"];
+  EXPECT_TRUE(torch::equal(f, torch::full_like(f, 0.25)));
 }

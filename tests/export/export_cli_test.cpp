@@ -151,6 +151,16 @@ TEST_F(ExportCli, UnknownFormatIsAUsageError) {
   EXPECT_FALSE(fs::exists(dir_->str("x")));
 }
 
+TEST_F(ExportCli, UnknownWeightSetIsAUsageErrorListingTheCheckpointsSets) {
+  auto r = run_cli({"export", "--checkpoint", checkpoint_, "--out", dir_->str("w"), "--weights", "ema"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--weights ema: " + checkpoint_ + " holds no weight set 'ema'; it holds raw"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(dir_->str("w")));
+  auto raw = run_cli({"export", "--checkpoint", checkpoint_, "--out", dir_->str("w"), "--weights", "raw", "-f", "pytorch"});
+  EXPECT_EQ(raw.exit_code, 0) << raw.err;
+}
+
 TEST_F(ExportCli, OpsetOutOfRangeIsAUsageError) {
   auto r = run_cli({"export", "--checkpoint", checkpoint_, "--out", dir_->str("y"), "--opset", "30"});
   EXPECT_EQ(r.exit_code, 2);

@@ -548,5 +548,5 @@ TEST(Init, GlobalSchemeAndPerLayerOverride) {
   EXPECT_GT(w("3.0").abs().max().item<double>(), 0.98 * std::sqrt(6.0 / (fan + fan)));
 
   EXPECT_EQ(cnnkit::test::doc_error(cnnkit::test::model_doc(layers, 32, 12, 12, "kaiming")),
-            "test.json:/init: must be one of default, he, he_uniform, xavier, xavier_normal; got \"kaiming\"");
+            "test.json:/init: must be one of default, he, he_uniform, xavier, xavier_normal, dirac; got \"kaiming\"");
 }

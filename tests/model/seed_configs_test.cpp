@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <filesystem>
+
 #include "cnnkit/config/config.h"
 #include "cnnkit/model/model.h"
 #include "cnnkit/model/summary.h"
@@ -90,4 +92,32 @@ TEST(SeedConfigs, Cost) {
   for (const auto& r : sc["layers"]) macs.push_back(r["macs"].get<std::int64_t>());
   EXPECT_EQ(macs, (std::vector<std::int64_t>{884736, 9437184, 0, 0, 4718592, 9437184, 0, 0, 2359296, 2359296, 0, 0, 0,
                                              131072, 0, 1280}));
+}
+
+// The one-epoch MNIST recipe trains the seed model itself: the same resolved layers and input
+// as configs/mnist.json (113,162 parameters), for one epoch.
+TEST(SeedConfigs, MnistOneEpochRecipeIsTheSeedModel) {
+  Seed seed = load_seed("mnist.json");
+  Seed recipe = load_seed("mnist_1epoch.json");
+  EXPECT_EQ(recipe.config.resolved().at("layers"), seed.config.resolved().at("layers"));
+  EXPECT_EQ(recipe.config.resolved().at("input"), seed.config.resolved().at("input"));
+  EXPECT_EQ(recipe.config.resolved().at("init"), seed.config.resolved().at("init"));
+  EXPECT_EQ(count_parameters(*recipe.model.net).total(), 113162);
+  EXPECT_EQ(recipe.config.resolved().at("training").at("epochs"), 1);
+}
+
+// No selection on the test split: every shipped config holds out a validation split, or its
+// description says that it has none and why.
+TEST(SeedConfigs, ShippedConfigsUseAValidationSplitOrSayWhyNot) {
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(CNNKIT_SOURCE_DIR) + "/configs")) {
+    if (entry.path().extension() != ".json") continue;
+    const Config c = load_config(entry.path().string());
+    const double split = c.resolved().at("data").value("validation_split", 0.0);
+    const std::string description = c.resolved().value("description", "");
+    EXPECT_TRUE(split > 0 || description.find("no validation split") != std::string::npos)
+        << entry.path() << ": validation_split " << split << " and the description does not say why";
+    ++checked;
+  }
+  EXPECT_GE(checked, 6);
 }

@@ -1,11 +1,14 @@
 #include "support/cli.h"
+#include "support/tty.h"
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -23,7 +26,71 @@ const bool kHermeticCache = [] {
   const std::string dir = (fs::path(CNNKIT_BINARY).parent_path() / "test-cache").string();
   return setenv("CNNKIT_CACHE_DIR", dir.c_str(), /*overwrite=*/0) == 0;
 }();
+
+void set_child_env(const std::vector<std::string>& env) {
+  bool lc_all = false;
+  for (const auto& e : env) lc_all |= e.rfind("LC_ALL=", 0) == 0;
+  if (!lc_all) setenv("LC_ALL", "C.UTF-8", 1);
+  for (const auto& e : env) putenv(strdup(e.c_str()));
+}
+
 }  // namespace
+
+CliResult run_cli_tty(const std::vector<std::string>& args, const std::vector<std::string>& env, bool stderr_too) {
+  int master = -1, slave = -1;
+  if (openpty(&master, &slave, nullptr, nullptr, nullptr) != 0) throw std::runtime_error("openpty failed");
+  int err_pipe[2];
+  if (pipe(err_pipe)) throw std::runtime_error("pipe failed");
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    int in = open("/dev/null", O_RDONLY);
+    dup2(in, 0);
+    dup2(slave, 1);
+    dup2(stderr_too ? slave : err_pipe[1], 2);
+    for (int fd : {in, master, slave, err_pipe[0], err_pipe[1]}) close(fd);
+    std::vector<std::string> all{CNNKIT_BINARY};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    set_child_env(env);
+    execv(CNNKIT_BINARY, argv.data());
+    _exit(127);
+  }
+  close(slave);
+  close(err_pipe[1]);
+  CliResult r;
+  bool out_open = true, err_open = true;
+  char buf[65536];
+  while (out_open || err_open) {
+    pollfd fds[2];
+    int n = 0;
+    if (out_open) fds[n++] = {master, POLLIN, 0};
+    if (err_open) fds[n++] = {err_pipe[0], POLLIN, 0};
+    if (poll(fds, n, -1) < 0) break;
+    for (int i = 0; i < n; ++i) {
+      if (!fds[i].revents) continue;
+      ssize_t got = read(fds[i].fd, buf, sizeof buf);
+      if (got <= 0) {  // a pty reports EIO once the child has closed it
+        if (fds[i].fd == master) out_open = false;
+        else err_open = false;
+        continue;
+      }
+      (fds[i].fd == master ? r.out : r.err).append(buf, static_cast<std::size_t>(got));
+    }
+  }
+  close(master);
+  close(err_pipe[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::string clean;
+  for (std::size_t i = 0; i < r.out.size(); ++i)
+    if (!(r.out[i] == '\r' && i + 1 < r.out.size() && r.out[i + 1] == '\n')) clean += r.out[i];
+  r.out = clean;
+  return r;
+}
 
 CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text,
                   const std::vector<std::string>& env) {
@@ -32,8 +99,15 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin
   return run_command(all, stdin_text, env);
 }
 
+CliResult run_cli_in(const std::string& cwd, const std::vector<std::string>& args, const std::vector<std::string>& env,
+                     const std::string& binary) {
+  std::vector<std::string> all{binary.empty() ? std::string(CNNKIT_BINARY) : binary};
+  all.insert(all.end(), args.begin(), args.end());
+  return run_command(all, "", env, cwd);
+}
+
 CliResult run_command(const std::vector<std::string>& all, const std::string& stdin_text,
-                      const std::vector<std::string>& env) {
+                      const std::vector<std::string>& env, const std::string& cwd) {
   int in_pipe[2], out_pipe[2], err_pipe[2];
   if (pipe(in_pipe) || pipe(out_pipe) || pipe(err_pipe)) throw std::runtime_error("pipe failed");
   pid_t pid = fork();
@@ -47,7 +121,8 @@ CliResult run_command(const std::vector<std::string>& all, const std::string& st
     std::vector<char*> argv;
     for (auto& a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
-    for (const auto& e : env) putenv(strdup(e.c_str()));
+    set_child_env(env);
+    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
     execvp(argv[0], argv.data());
     _exit(127);
   }
@@ -153,6 +228,13 @@ std::string TempDir::write(const std::string& name, const std::string& text) con
   fs::create_directories(p.parent_path());
   std::ofstream(p, std::ios::binary) << text;
   return p.string();
+}
+
+ScopedCwd::ScopedCwd(const fs::path& dir) : previous_(fs::current_path()) { fs::current_path(dir); }
+
+ScopedCwd::~ScopedCwd() {
+  std::error_code ec;
+  fs::current_path(previous_, ec);
 }
 
 std::string binary() { return CNNKIT_BINARY; }

@@ -19,9 +19,14 @@ struct CliResult {
 CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "",
                   const std::vector<std::string>& env = {});
 
-// Runs any program (argv[0] looked up on the PATH), e.g. {"prlimit", "--fsize=1000", binary(), ...}.
+// Runs `cnnkit ARGS...` in the folder `cwd`; `binary` "" is the built cnnkit, else e.g. an
+// installed copy.
+CliResult run_cli_in(const std::string& cwd, const std::vector<std::string>& args,
+                     const std::vector<std::string>& env = {}, const std::string& binary = "");
+// Runs any program (argv[0] looked up on the PATH when it has no '/'), in `cwd` unless empty,
+// e.g. {"prlimit", "--fsize=1000", binary(), ...}.
 CliResult run_command(const std::vector<std::string>& argv, const std::string& stdin_text = "",
-                      const std::vector<std::string>& env = {});
+                      const std::vector<std::string>& env = {}, const std::string& cwd = "");
 std::string binary();  // the cnnkit binary under test
 
 // Starts `cnnkit ARGS...` in the background with stdout/stderr sent to files; returns its pid.
@@ -44,6 +49,18 @@ class TempDir {
 
  private:
   std::filesystem::path path_;
+};
+
+// Changes the process's working directory for the object's lifetime (tests of relative paths).
+class ScopedCwd {
+ public:
+  explicit ScopedCwd(const std::filesystem::path& dir);
+  ~ScopedCwd();
+  ScopedCwd(const ScopedCwd&) = delete;
+  ScopedCwd& operator=(const ScopedCwd&) = delete;
+
+ private:
+  std::filesystem::path previous_;
 };
 
 // JSON objects, one per stdout line that holds one (other lines are skipped).

@@ -105,3 +105,21 @@ TEST(InitWeightsCli, MismatchesAndMisuseAreOneLineErrors) {
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("nope.pt"), std::string::npos) << missing.err;
 }
+
+TEST(InitWeightsCli, BadInitWeightsSettingsAreUsageOrConfigErrors) {
+  TempDir dir;
+  const std::string cfg = mnist_config(dir);
+  auto both = run_cli({"train", "--resume", dir.str("run"), "--init-weights", dir.str("w.pt")});
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("--init-weights starts a new run; --resume continues one: drop one"), std::string::npos)
+      << both.err;
+  auto number = run_cli({"train", "--config", cfg, "--set", "training.init_weights=5", "--print-config"});
+  EXPECT_EQ(number.exit_code, 2);
+  EXPECT_NE(number.err.find("--set training.init_weights=5: "), std::string::npos) << number.err;
+  EXPECT_NE(number.err.find("must be a file name or {\"path\": FILE, \"partial\": true|false}; got 5"),
+            std::string::npos)
+      << number.err;
+  auto empty = run_cli({"train", "--config", cfg, "--set", "training.init_weights=\"\"", "--print-config"});
+  EXPECT_EQ(empty.exit_code, 2);
+  EXPECT_NE(empty.err.find("must name a file"), std::string::npos) << empty.err;
+}

@@ -128,6 +128,7 @@ TEST(Observers, OtherRanksKeepOnlyThePolicies) {
   doc["training"]["early_stopping"] = true;
   run->config = resolve_doc(doc, "tiny.json");
   run->tc = TrainingConfig::from(run->config);
+  run->has_validation = true;  // early stopping watches val_loss
   std::ostringstream out;
   std::vector<std::unique_ptr<TrainingObserver>> extra;
   extra.push_back(std::make_unique<JsonEventsObserver>(out));

@@ -77,3 +77,53 @@ TEST(Optimizer, BuildsTheConfiguredOptimizer) {
   EXPECT_DOUBLE_EQ(sgd->param_groups()[0].options().get_lr(), 0.25);
   EXPECT_THROW(make_optimizer({w}, json{{"type", "nope"}}), Error);
 }
+
+TEST(Optimizer, GroupsSplitNormAndBiasParametersWithTheirOwnRateAndDecay) {
+  // conv (weight, bias) -> batch norm (γ frozen by scale: false, β) -> dense without bias.
+  Model model = build_model(resolve_doc(model_doc({{{"type", "conv2d"}, {"filters", 4}, {"kernel_size", 3},
+                                                    {"bias", true},
+                                                    {"batch_norm", {{"scale", false}}}},
+                                                   {{"type", "flatten"}},
+                                                   {{"type", "dense"}, {"units", 2}, {"bias", false}}},
+                                                  1, 4, 4)));
+  json r = optimizer({{"type", "sgd"},
+                      {"lr", 0.1},
+                      {"weight_decay", 5e-4},
+                      {"groups", {{"norm", {{"lr_scale", 64}, {"weight_decay", 0}}}, {"bias", json::object()}}}});
+  EXPECT_EQ(r["groups"]["bias"], (json{{"lr_scale", 1.0}, {"weight_decay", 5e-4}}));
+  auto groups = parameter_groups(*model.net, r);
+  ASSERT_EQ(groups.size(), 3u);
+  EXPECT_EQ(groups[0].name, "default");
+  EXPECT_EQ(groups[0].params.size(), 2u);  // conv weight, dense weight
+  EXPECT_EQ(groups[1].name, "norm");
+  EXPECT_EQ(groups[1].params.size(), 1u);  // β only: γ is frozen
+  EXPECT_EQ(groups[2].name, "bias");
+  std::vector<double> scales;
+  auto opt = make_optimizer(*model.net, r, &scales);
+  EXPECT_EQ(scales, (std::vector<double>{1.0, 64.0, 1.0}));
+  ASSERT_EQ(opt->param_groups().size(), 3u);
+  auto& norm = static_cast<torch::optim::SGDOptions&>(opt->param_groups()[1].options());
+  EXPECT_DOUBLE_EQ(norm.lr(), 6.4);
+  EXPECT_DOUBLE_EQ(norm.weight_decay(), 0.0);
+  set_learning_rate(*opt, 0.5, scales);
+  EXPECT_DOUBLE_EQ(opt->param_groups()[0].options().get_lr(), 0.5);
+  EXPECT_DOUBLE_EQ(opt->param_groups()[1].options().get_lr(), 32.0);
+
+  // Without "groups": one group of every trainable parameter, as before.
+  auto plain = make_optimizer(*model.net, optimizer({{"type", "sgd"}}));
+  ASSERT_EQ(plain->param_groups().size(), 1u);
+  EXPECT_EQ(plain->param_groups()[0].params().size(), 4u);
+
+  std::string e = optimizer_error({{"type", "sgd"}, {"groups", {{"norms", json::object()}}}});
+  EXPECT_NE(e.find("/training/optimizer/groups: unknown key 'norms' (did you mean 'norm'?)"), std::string::npos) << e;
+  e = optimizer_error({{"type", "sgd"}, {"groups", {{"norm", {{"lr_scale", 0}}}}}});
+  EXPECT_NE(e.find("/training/optimizer/groups/norm/lr_scale: must be in (0.0"), std::string::npos) << e;
+}
+
+TEST(Optimizer, LrBatchSizeAppliesTheLinearScalingRule) {
+  json r = optimizer({{"type", "sgd"}, {"lr", 0.1}, {"lr_batch_size", 128}});
+  EXPECT_EQ(r["lr_batch_size"], 128);
+  EXPECT_FALSE(optimizer({{"type", "sgd"}}).contains("lr_batch_size"));
+  EXPECT_NE(optimizer_error({{"type", "sgd"}, {"lr_batch_size", 0}}).find("/training/optimizer/lr_batch_size"),
+            std::string::npos);
+}

@@ -20,6 +20,7 @@ std::unique_ptr<TrainingRun> policy_run(const json& training) {
   run->tc = TrainingConfig::from(run->config);
   run->model = build_model(run->config);
   run->steps_per_epoch = 10;
+  run->has_validation = true;  // the policies watch val_* figures
   return run;
 }
 
@@ -138,4 +139,21 @@ TEST(TrainingConfig, PolicyErrorsNameTheKey) {
   doc["training"] = {{"reduce_on_plateau", 3}};
   e = doc_error(doc);
   EXPECT_NE(e.find("/training/reduce_on_plateau: must be true, false or an options object"), std::string::npos) << e;
+}
+
+TEST(Policies, WatchingValidationFiguresNeedsAValidationSplitEveryEpoch) {
+  auto run = policy_run({{"early_stopping", true}});
+  run->has_validation = false;
+  std::string e = config_error_of([&] { make("early_stopping", *run); });
+  EXPECT_NE(e.find("test.json:/training/early_stopping/metric: val_loss needs a validation split"), std::string::npos)
+      << e;
+  auto plateau = policy_run({{"reduce_on_plateau", {{"metric", "val_accuracy"}}}, {"validate_every", 2}});
+  e = config_error_of([&] { make("reduce_on_plateau", *plateau); });
+  EXPECT_NE(e.find("/training/reduce_on_plateau/metric: val_accuracy is measured after every epoch only with "
+                   "training.validate_every 1; it is 2"),
+            std::string::npos)
+      << e;
+  auto train_metric = policy_run({{"early_stopping", {{"metric", "train_loss"}}}});
+  train_metric->has_validation = false;
+  EXPECT_NE(make("early_stopping", *train_metric), nullptr);
 }

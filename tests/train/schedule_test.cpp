@@ -90,3 +90,24 @@ TEST(Schedule, ErrorsNameThePlaceAndTheValidChoices) {
 TEST(Schedule, UnknownTypeAtRunTimeIsAnError) {
   EXPECT_THROW(scheduled_lr(json{{"type", "nope"}}, 0.1, 0, 1, 1), Error);
 }
+
+TEST(Schedule, LinearDecaysToZeroAtTheLastStep) {
+  json s = schedule({{"type", "linear"}});
+  EXPECT_EQ(s, (json{{"type", "linear"}, {"pct_start", 0.0}, {"start_factor", 0.0}, {"end_factor", 0.0}}));
+  EXPECT_DOUBLE_EQ(scheduled_lr(s, 0.4, 0, 10, 10), 0.4);        // 100 steps: 0..99
+  EXPECT_NEAR(scheduled_lr(s, 0.4, 33, 10, 10), 0.4 * 2.0 / 3.0, 1e-12);
+  EXPECT_NEAR(scheduled_lr(s, 0.4, 99, 10, 10), 0.0, 1e-12);
+}
+
+TEST(Schedule, LinearRisesFromStartFactorThenFallsToEndFactor) {
+  // airbench: 0.2·lr -> lr over 23% of the steps, then down to 0.07·lr.
+  json s = schedule({{"type", "linear"}, {"pct_start", 0.25}, {"start_factor", 0.2}, {"end_factor", 0.07}});
+  EXPECT_NEAR(scheduled_lr(s, 1.0, 0, 101, 1), 0.2, 1e-12);
+  EXPECT_NEAR(scheduled_lr(s, 1.0, 25, 100, 1), 1.0, 1e-12);
+  EXPECT_NEAR(scheduled_lr(s, 1.0, 99, 100, 1), 0.07, 1e-12);
+  EXPECT_NEAR(scheduled_lr(s, 1.0, 62, 100, 1), 1.0 + (0.07 - 1.0) * 37.0 / 74.0, 1e-12);
+  EXPECT_NE(schedule_error({{"type", "linear"}, {"warmup_epochs", 1}}).find("'warmup_epochs' applies to"),
+            std::string::npos);
+  EXPECT_NE(schedule_error({{"type", "linear"}, {"end_factor", 2}}).find("/training/schedule/end_factor"),
+            std::string::npos);
+}

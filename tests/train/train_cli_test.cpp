@@ -45,17 +45,20 @@ TEST_F(TrainCli, TrainsWritesCompleteRunDirAndEvaluates) {
   EXPECT_EQ(lines[0]["event"], "epoch");
   EXPECT_EQ(lines[2]["event"], "final");
   EXPECT_LT(lines[1]["train_loss"].get<double>(), lines[0]["train_loss"].get<double>());
-  EXPECT_GT(lines[1]["val_accuracy"].get<double>(), 0.7);  // chance is 0.1
+  // No validation split: the per-epoch figures are the test split's, labelled so.
+  EXPECT_FALSE(lines[1].contains("val_accuracy"));
+  EXPECT_GT(lines[1]["test_accuracy"].get<double>(), 0.7);  // chance is 0.1
   EXPECT_GT(lines[2]["test_accuracy"].get<double>(), 0.7);
 
-  for (const char* f : {"config.json", "summary.json", "summary.txt", "metrics.jsonl", "metrics.csv", "best.pt", "last.pt",
+  for (const char* f : {"config.json", "summary.json", "summary.txt", "metrics.jsonl", "metrics.csv", "last.pt",
                         "curves.png", "final.json"}) {
     EXPECT_TRUE(fs::exists(fs::path(run) / f)) << f;
   }
+  EXPECT_FALSE(fs::exists(fs::path(run) / "best.pt"));  // nothing is chosen by test-split figures
   EXPECT_NO_THROW(json::parse(read_file(run + "/config.json")));
   EXPECT_EQ(json::parse(read_file(run + "/summary.json"))["total_params"], 80 + 8 * 14 * 14 * 10 + 10);
   auto csv = read_file(run + "/metrics.csv");
-  EXPECT_EQ(csv.rfind("epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds,images_per_second\n", 0), 0u);
+  EXPECT_EQ(csv.rfind("epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,seconds,images_per_second\n", 0), 0u);
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3);
   EXPECT_EQ(json_lines(read_file(run + "/metrics.jsonl")).size(), 2u);
   auto png = read_file(run + "/curves.png");
@@ -79,7 +82,7 @@ TEST_F(TrainCli, TrainsWritesCompleteRunDirAndEvaluates) {
   EXPECT_EQ(read_file(dir.str("confusion.png")).substr(1, 3), "PNG");
 
   // A truncated copy of a good checkpoint is refused with a clear message.
-  std::string whole = read_file(run + "/best.pt");
+  std::string whole = read_file(run + "/last.pt");
   std::string cut = dir.write("cut.pt", whole.substr(0, whole.size() / 2));
   auto t = run_cli({"evaluate", "--checkpoint", cut});
   EXPECT_EQ(t.exit_code, 1);
@@ -117,7 +120,8 @@ TEST_F(TrainCli, SigintWritesLoadableCheckpointAndResumes) {
   int code = wait_cli(pid);
   std::string err = read_file(dir.str("err.txt"));
   EXPECT_EQ(code, 130) << err;
-  EXPECT_NE(err.find("interrupted by SIGINT"), std::string::npos) << err;
+  EXPECT_NE(err.find("cnnkit: interrupted by SIGINT"), std::string::npos) << err;
+  EXPECT_EQ(err.find("error"), std::string::npos) << "an interrupt is not an error: " << err;
   EXPECT_NE(err.find("--resume"), std::string::npos) << err;
   ASSERT_TRUE(fs::exists(fs::path(run) / "last.pt"));
   json ev = evaluate_json(run + "/last.pt");
@@ -152,7 +156,7 @@ TEST_F(TrainCli, PredictPrintsJsonLinesAndFlagsBadImages) {
   EXPECT_TRUE(lines[1].contains("error"));
   EXPECT_NE(r.err.find("1 image could not be classified"), std::string::npos);
   // Paths from stdin.
-  auto s = run_cli({"predict", "--checkpoint", dir.str("run/best.pt")}, img + "\n" + img + "\n");
+  auto s = run_cli({"predict", "--checkpoint", dir.str("run/last.pt")}, img + "\n" + img + "\n");
   EXPECT_EQ(s.exit_code, 0) << s.err;
   EXPECT_EQ(json_lines(s.out).size(), 2u);
 }

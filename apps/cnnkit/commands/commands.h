@@ -17,6 +17,7 @@ struct GlobalOptions {
   std::string log_level = "info";
   bool quiet = false;
   bool device_given = false;  // --device was on the command line (it beats the config)
+  std::vector<std::string> argv;  // the command line as given (train --nproc restarts it N times)
 };
 
 using CommandRunner = std::function<int()>;
@@ -36,6 +37,9 @@ Command register_predict(CLI::App& app, const GlobalOptions& g);
 Command register_data(CLI::App& app, const GlobalOptions& g);
 Command register_bench(CLI::App& app, const GlobalOptions& g);
 Command register_featuremap(CLI::App& app, const GlobalOptions& g);
+Command register_runs(CLI::App& app, const GlobalOptions& g);
+Command register_configs(CLI::App& app, const GlobalOptions& g);
+Command register_completion(CLI::App& app, const GlobalOptions& g);
 Command register_export(CLI::App& app, const GlobalOptions& g);
 
 }  // namespace cnnkit

@@ -8,6 +8,8 @@
 #include "cnnkit/data/dataset.h"
 #include "cnnkit/data/inspect.h"
 #include "cnnkit/io/image_io.h"
+#include "cnnkit/core/logging.h"
+#include "cnnkit/core/terminal.h"
 #include "commands/commands.h"
 #include "options.h"
 
@@ -71,7 +73,7 @@ Command register_data(CLI::App& app, const GlobalOptions& g) {
               std::cout << result.dump(2) << "\n";
               return 0;
             }
-            std::cout << format_description(result);
+            std::cout << for_terminal(format_description(result));
             if (result.contains("preview"))
               std::cout << "preview       " << result["preview"]["images"].get<std::int64_t>() << " images -> "
                         << o->out << "\n";

@@ -1,5 +1,5 @@
-// cnnkit export --checkpoint FILE|RUN_DIR --out DIR [--format torchscript|pytorch|onnx|all ...]
-//               [--raw] [--opset N]
+// cnnkit export [[--checkpoint] FILE|RUN_DIR] --out DIR [--format torchscript|pytorch|onnx|all ...]
+//               [--weights raw|ema] [--raw] [--opset N]        (no checkpoint: the latest run in ./runs)
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -18,6 +18,7 @@ struct ExportOptions {
   std::string checkpoint;
   std::string out;
   std::vector<std::string> formats;
+  std::string weights;
   bool raw = false;
   int opset = kDefaultOnnxOpset;
 };
@@ -27,17 +28,21 @@ Command register_export(CLI::App& app, const GlobalOptions&) {
   auto o = std::make_shared<ExportOptions>();
   auto* sub = app.add_subcommand(
       "export", "Write a trained model for use without cnnkit (TorchScript, PyTorch, ONNX); a JSON manifest on stdout");
-  add_checkpoint_option(sub, o->checkpoint)->required();
+  add_checkpoint_option(sub, o->checkpoint, "best.pt", /*positional=*/true);
   sub->add_option("-o,--out", o->out, "Output folder (created when missing)")->required();
   sub->add_option("-f,--format", o->formats,
                   "Format(s): " + join(export_format_names(), "|") +
                       "|all (repeatable or comma-separated); default: every format this machine can write "
                       "(onnx needs python3 with torch)")
       ->delimiter(',');
+  sub->add_option("--weights", o->weights,
+                  "Weight set to export: raw, or one the checkpoint holds such as ema (default: the checkpoint's "
+                  "default, its EMA weights when the run reported them)");
   sub->add_flag("--raw", o->raw, "Leave normalisation out of model.ts/model.onnx: they take normalised input");
   sub->add_option("--opset", o->opset, "ONNX opset version")->capture_default_str();
   return {sub, [o]() {
-            TrainedModel trained = load_trained_model(o->checkpoint, "best.pt");
+            TrainedModel trained =
+                load_trained_model(default_checkpoint_or_latest(o->checkpoint), "best.pt", std::nullopt, {}, o->weights);
             ExportRequest request;
             request.out_dir = o->out;
             request.formats = o->formats;

@@ -1,7 +1,8 @@
-// cnnkit featuremap (--checkpoint FILE|RUN_DIR | --config FILE | --compare A B) [--layer L]...
+// cnnkit featuremap ([--checkpoint] FILE|RUN_DIR | --config FILE | --compare A B) [--layer L]...
 //                   [--image PATH]... [--index N]... [--out DIR] [--scale N]
 //                   [--normalize channel|layer] [--colormap NAME] [--filters]
 // Writes PNGs of layer outputs (and kernels); prints a JSON manifest of every file on stdout.
+// With none of the three: the latest run in ./runs.
 #include <iostream>
 
 #include "cnnkit/io/image_io.h"
@@ -14,7 +15,7 @@ namespace cnnkit {
 Command register_featuremap(CLI::App& app, const GlobalOptions& g) {
   auto o = std::make_shared<FeaturemapOptions>();
   auto* sub = app.add_subcommand("featuremap", "Write per-layer feature-map (and filter) PNGs; JSON manifest on stdout");
-  auto* ck = add_checkpoint_option(sub, o->checkpoint);
+  auto* ck = add_checkpoint_option(sub, o->checkpoint, "best.pt", /*positional=*/true);
   add_config_option(sub, o->config,
                     ": alone, the untrained model (seeded with training.seed); with a checkpoint, a model that "
                     "must match it and the data for --index");
@@ -44,6 +45,8 @@ Command register_featuremap(CLI::App& app, const GlobalOptions& g) {
       ->excludes(ck);
   sub->add_flag("--filters", o->filters, "Also write the chosen conv layers' kernels (filters.png)");
   return {sub, [o, &g]() {
+            if (o->checkpoint.empty() && o->config.empty() && o->compare.empty())
+              o->checkpoint = default_checkpoint_or_latest("");
             std::optional<Config> user;
             if (!o->config.empty()) user = load_config(o->config, o->sets);
             nlohmann::json manifest = run_featuremaps(*o, choose_device(g, user ? &*user : nullptr));

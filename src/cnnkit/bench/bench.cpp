@@ -88,8 +88,8 @@ nlohmann::json rate_json(const std::vector<double>& images_per_second, double fl
 
 // Interleaved rounds of matmul, training step and inference; medians.
 void measure_speed(Subject& s, c10::Device device, const BenchOptions& o, nlohmann::json& j) {
-  const bool bf16 = s.tc.bf16();
-  auto optimizer = make_optimizer(s.model.net->parameters(), s.tc.optimizer);
+  const bool bf16 = s.tc.bf16(device);
+  auto optimizer = make_optimizer(*s.model.net, s.tc.optimizer);
   TrainStep step(s.model, *optimizer, StepOptions::from(s.tc, device));  // exactly what training runs
   auto train_step = [&]() { step(s.x, s.y, StepPosition{}); };
   auto infer_step = [&]() {
@@ -195,7 +195,8 @@ nlohmann::json run_bench(const Config& config, c10::Device device, const BenchOp
   j["device"] = device.str();
   j["threads"] = at::get_num_threads();
   j["batch_size"] = s.batch;
-  j["precision"] = s.tc.precision;
+  j["precision"] = s.tc.effective_precision(device);
+  j["precision_configured"] = s.tc.precision;
   j["channels_last"] = s.tc.channels_last;
   j["rounds"] = o.rounds;
   j["flops_per_image_forward"] = s.fwd_flops;

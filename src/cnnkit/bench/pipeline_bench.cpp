@@ -57,7 +57,7 @@ nlohmann::json benchmark_pipeline(const Config& config, const Datasets& data, c1
   model.net->to(device);
   if (tc.channels_last) to_channels_last(model);
   model.net->train();
-  auto optimizer = make_optimizer(model.net->parameters(), tc.optimizer);
+  auto optimizer = make_optimizer(*model.net, tc.optimizer);
   TrainStep step(model, *optimizer, StepOptions::from(tc, device));
   auto labels = data.train.labels.index_select(0, perm.narrow(0, 0, batch_size)).to(device);
   auto batch = pipeline.batch(data.train, perm.narrow(0, 0, batch_size), true, gen);

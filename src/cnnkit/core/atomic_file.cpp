@@ -44,10 +44,11 @@ void fsync_folder(const fs::path& dir) {
   ::close(fd);
 }
 
+fs::path folder_of(const fs::path& path) { return path.has_parent_path() ? path.parent_path() : fs::path("."); }
+
 fs::path temporary_name(const fs::path& path) {
-  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   std::random_device rd;
-  return dir / ("." + path.filename().string() + ".tmp" + std::to_string(rd() % 1000000));
+  return folder_of(path) / ("." + path.filename().string() + ".tmp" + std::to_string(rd() % 1000000));
 }
 
 const std::string kKept = " (the previous version, if any, is kept)";
@@ -71,16 +72,14 @@ void write_atomically(const fs::path& path, const std::function<void(const fs::p
     ::unlink(tmp.c_str());
     throw;
   }
-  if (durable) fsync_folder(path.has_parent_path() ? path.parent_path() : fs::path("."));
+  if (durable) fsync_folder(folder_of(path));
 }
 
 void write_file_atomically(const fs::path& path, std::string_view bytes, bool durable) {
-  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   const fs::path tmp = temporary_name(path);
-  const std::string& kept = kKept;
   CriticalSection critical;  // a second Ctrl-C waits for the rename
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(path.string() + ": cannot write: " + reason(errno) + kept);
+  if (fd < 0) throw Error(path.string() + ": cannot write: " + reason(errno) + kKept);
   int err = 0;
   bool ok = write_all(fd, bytes, err);
   if (ok && durable && ::fsync(fd) != 0) {
@@ -97,9 +96,9 @@ void write_file_atomically(const fs::path& path, std::string_view bytes, bool du
   }
   if (!ok) {
     ::unlink(tmp.c_str());
-    throw Error(path.string() + ": cannot write: " + reason(err) + kept);
+    throw Error(path.string() + ": cannot write: " + reason(err) + kKept);
   }
-  if (durable) fsync_folder(dir);
+  if (durable) fsync_folder(folder_of(path));
 }
 
 std::string read_text_file(const fs::path& path, const char* what, std::uint64_t max_bytes) {

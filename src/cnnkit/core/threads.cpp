@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <string>
@@ -29,9 +30,9 @@ int physical_core_count() {
   return n > 0 ? n : 1;
 }
 
-void configure_threads(int n) {
+void configure_threads(int n, int processes_per_machine) {
   if (n > 1024) throw UsageError("--threads " + std::to_string(n) + ": expected 1 to 1024, or 0 for all cores");
-  if (n <= 0) n = physical_core_count();
+  if (n <= 0) n = std::max(1, physical_core_count() / std::max(1, processes_per_machine));
   torch::set_num_threads(n);
 }
 

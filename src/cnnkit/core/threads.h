@@ -5,7 +5,9 @@
 namespace cnnkit {
 
 int physical_core_count();
-// n <= 0 means "all physical cores". Throws UsageError for absurd values.
-void configure_threads(int n);
+// n <= 0 means the default: the physical cores shared among `processes_per_machine` processes
+// (data-parallel ranks on one machine: LOCAL_WORLD_SIZE), at least one each.
+// Throws UsageError for absurd values.
+void configure_threads(int n, int processes_per_machine = 1);
 
 }  // namespace cnnkit

@@ -3,6 +3,7 @@
 // augmentation happen per batch on the training device (see data/pipeline.h).
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,10 +35,28 @@ struct Datasets {
   nlohmann::json description;   // what `cnnkit data` prints: source, files, counts, ...
 };
 
+// The data folder a trained run read: data.root as its config named it and the absolute
+// folder it was found at (stored in checkpoints as meta "data_root").
+struct TrainedDataRoot {
+  std::string config;    // data.root of the run's config
+  std::string resolved;  // absolute
+};
+
+// Where the data folder is (the first that applies):
+//   1. --data-root DIR (relative to the current directory);
+//   2. $CNNKIT_DATA;
+//   3. the config's data.root: an absolute root as it is; a relative root is looked up
+//      a. at the folder the run was trained on, when the config is that run's (trained_root,
+//         and data.root was not changed),
+//      b. against the config file's folder (not for a config stored in a checkpoint),
+//      c. against the current directory;
+//      the first existing folder wins. When none exists, the DataError lists every place
+//      looked at and names --data-root.
 struct DataLoadOptions {
   std::string data_root;  // --data-root; beats $CNNKIT_DATA, which beats the config's root
   bool need_train = true; // false: evaluate/predict load only the test split
   bool need_test = true;
+  std::optional<TrainedDataRoot> trained_root;  // set when loading a trained run's own data
 };
 
 // Loads the splits the config's "data" section describes. Throws DataError naming the file

@@ -1,6 +1,7 @@
 // load_datasets: the data section -> images in memory, split, limited, described.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -13,14 +14,14 @@
 #include "cnnkit/data/source.h"
 #include "cnnkit/data/split.h"
 #include "cnnkit/data/stats_cache.h"
+#include "cnnkit/layers/shape.h"
 
 namespace cnnkit {
 namespace fs = std::filesystem;
 namespace {
 
-std::string shape_str(std::int64_t c, std::int64_t h, std::int64_t w) {
-  return std::to_string(c) + "×" + std::to_string(h) + "×" + std::to_string(w);
-}
+// H×W×C, the notation of `cnnkit summary`.
+std::string shape_str(std::int64_t c, std::int64_t h, std::int64_t w) { return Shape::spatial(c, h, w).str(); }
 
 // Channel conversion (1 -> 3 replicates gray; 3 -> 1 uses the luma weights OpenCV uses, so
 // binary and image-folder sources agree) and resizing (antialiased bilinear), in chunks.
@@ -56,14 +57,61 @@ torch::Tensor fit_to_input(const torch::Tensor& images, const InputShape& t, con
   return out;
 }
 
-std::pair<std::string, std::string> resolve_root(const DataConfig& d, const DataLoadOptions& o) {
-  if (!o.data_root.empty()) return {o.data_root, "--data-root"};
-  if (const char* env = std::getenv("CNNKIT_DATA"); env && *env) return {env, "CNNKIT_DATA"};
-  return {d.root, "config"};
+// The data folder chosen by the rules of DataLoadOptions (data/dataset.h).
+struct DataRoot {
+  std::string given;  // as the user or the config wrote it
+  std::string path;   // absolute, normalised; the folder to read (it may not exist)
+  std::string from;   // "--data-root", "CNNKIT_DATA", "config"
+  std::vector<std::string> tried;  // every absolute candidate, in order
+};
+
+std::string absolute_path(const fs::path& p) { return fs::absolute(p).lexically_normal().string(); }
+
+DataRoot resolve_root(const Config& config, const DataConfig& d, const DataLoadOptions& o) {
+  DataRoot r;
+  if (!o.data_root.empty()) {
+    r = {o.data_root, absolute_path(o.data_root), "--data-root", {}};
+  } else if (const char* env = std::getenv("CNNKIT_DATA"); env && *env) {
+    r = {env, absolute_path(env), "CNNKIT_DATA", {}};
+  } else if (fs::path(d.root).is_absolute()) {
+    r = {d.root, absolute_path(d.root), "config", {}};
+  } else {
+    r = {d.root, "", "config", {}};
+    if (o.trained_root && o.trained_root->config == d.root && !o.trained_root->resolved.empty())
+      r.tried.push_back(absolute_path(o.trained_root->resolved));
+    const std::string& file = config.source().file;
+    if (!config.source().stored && !file.empty())
+      r.tried.push_back(absolute_path(fs::absolute(file).parent_path() / d.root));
+    r.tried.push_back(absolute_path(d.root));
+    std::error_code ec;
+    for (const auto& t : r.tried) {
+      if (fs::is_directory(t, ec)) {
+        r.path = t;
+        break;
+      }
+    }
+    if (r.path.empty()) r.path = r.tried.back();
+  }
+  if (r.tried.empty()) r.tried.push_back(r.path);
+  return r;
 }
 
-// The root as loads and the statistics cache name it: absolute, normalised.
-std::string absolute_root(const std::string& given) { return fs::absolute(given).lexically_normal().string(); }
+[[noreturn]] void throw_root_not_found(const DataRoot& r) {
+  std::string where;
+  if (r.from == "config") {
+    where = "root from config data.root; looked in ";
+    std::vector<std::string> uniq;
+    for (const auto& t : r.tried)
+      if (std::find(uniq.begin(), uniq.end(), t) == uniq.end()) uniq.push_back(t);
+    where += join(uniq, ", ");
+  } else {
+    where = "root from " + r.from;
+  }
+  throw DataError(r.given + ": data folder not found (" + where +
+                  "); give the data's folder with --data-root DIR (relative roots in a config resolve against the "
+                  "config file's folder, then the current one; scripts/get-data.sh fetches MNIST, Fashion-MNIST and "
+                  "CIFAR-10)");
+}
 
 nlohmann::json describe_split(const ImageSet& s, std::size_t classes) {
   return {{"images", s.size()}, {"per_class", class_counts(s, static_cast<std::int64_t>(classes))}};
@@ -77,15 +125,11 @@ Datasets load_datasets(const Config& config, const DataLoadOptions& options) {
   const auto& in = config.resolved().at("input");
   const InputShape target{in.at("channels").get<std::int64_t>(), in.at("height").get<std::int64_t>(),
                           in.at("width").get<std::int64_t>()};
-  auto [root_given, root_from] = resolve_root(d, options);
-  const std::string root = absolute_root(root_given);
+  const DataRoot found = resolve_root(config, d, options);
+  const std::string& root = found.path;
+  const std::string& root_from = found.from;
   std::error_code ec;
-  if (!fs::is_directory(root, ec)) {
-    throw DataError(root_given + ": data folder not found (root from " + root_from +
-                    (root_from == "config" ? " data.root" : "") +
-                    "; relative roots resolve against the current folder; scripts/get-data.sh fetches "
-                    "MNIST, Fashion-MNIST and CIFAR-10)");
-  }
+  if (!fs::is_directory(root, ec)) throw_root_not_found(found);
 
   LoadedSource l = data_source_registry().get(d.source).load(
       SourceRequest{d.section, root, target, options.need_train, options.need_test});
@@ -121,8 +165,8 @@ Datasets load_datasets(const Config& config, const DataLoadOptions& options) {
   desc["root"] = root;
   desc["root_from"] = root_from;
   desc["files"] = l.files;
-  desc["source_shape"] = l.source_shape;
-  desc["image_shape"] = {target.channels, target.height, target.width};
+  desc["source_shape"] = l.source_shape.size() == 3 ? Shape{l.source_shape}.to_json() : nlohmann::json(nullptr);
+  desc["image_shape"] = Shape::spatial(target.channels, target.height, target.width).to_json();
   desc["conversions"] = notes;
   desc["num_classes"] = k;
   desc["class_names"] = ds.class_names;
@@ -147,7 +191,7 @@ Datasets load_datasets(const Config& config, const DataLoadOptions& options) {
 TrainingNormalization training_normalization(const Config& config, const DataLoadOptions& options) {
   if (auto n = normalization_from_config(config)) return {*n, "config"};
   const DataConfig d = data_config_from(config);
-  const std::string root = absolute_root(resolve_root(d, options).first);
+  const std::string root = resolve_root(config, d, options).path;
   if (auto cached = read_cached_pixel_stats(pixel_stats_key(config, root))) {
     return {auto_normalization(*cached), "training split (cached)"};
   }

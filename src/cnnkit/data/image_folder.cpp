@@ -12,6 +12,7 @@
 #include "cnnkit/core/error.h"
 #include "cnnkit/core/size_math.h"
 #include "cnnkit/core/strings.h"
+#include "cnnkit/data/split.h"
 
 namespace cnnkit {
 namespace fs = std::filesystem;
@@ -77,6 +78,23 @@ FolderScan scan_image_folder(const std::string& dir, const std::vector<std::stri
   if (broken.size() > 10) spdlog::warn("... {} more broken links skipped in {}", broken.size() - 10, dir);
   scan.broken_links = std::move(broken);
   return scan;
+}
+
+FolderScan limit_scan(const FolderScan& scan, std::int64_t n, std::int64_t seed) {
+  const auto total = static_cast<std::int64_t>(scan.files.size());
+  if (n <= 0 || n >= total) return scan;
+  const auto labels = torch::tensor(scan.labels, torch::kInt64);
+  const auto chosen = std::get<0>(stratified_order(labels, seed).narrow(0, 0, n).sort()).contiguous();
+  FolderScan out;
+  out.dir = scan.dir;
+  out.class_names = scan.class_names;
+  out.broken_links = scan.broken_links;
+  const std::int64_t* idx = chosen.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < n; ++i) {
+    out.files.push_back(scan.files[static_cast<std::size_t>(idx[i])]);
+    out.labels.push_back(scan.labels[static_cast<std::size_t>(idx[i])]);
+  }
+  return out;
 }
 
 FolderLoadResult load_image_folder(const FolderScan& scan, const FolderLoadOptions& o) {

@@ -28,6 +28,11 @@ struct FolderScan {
 // that are not regular files (FIFOs, devices) are listed and refused by read_image, unread.
 FolderScan scan_image_folder(const std::string& dir, const std::vector<std::string>& classes = {});
 
+// The files (and labels) that stratified_limit(set, n, seed) (data/split.h) would keep of the
+// decoded folder, chosen from the file list alone, so that a `limit_*` subset decodes only the
+// images it keeps. n <= 0 or n >= the file count keeps everything.
+FolderScan limit_scan(const FolderScan& scan, std::int64_t n, std::int64_t seed);
+
 struct FolderLoadOptions {
   int channels = 3;
   ImageSize size;            // the model's input size

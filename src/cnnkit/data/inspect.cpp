@@ -7,10 +7,12 @@
 
 #include "cnnkit/core/error.h"
 #include "cnnkit/core/strings.h"
+#include "cnnkit/core/terminal.h"
 #include "cnnkit/data/normalization.h"
 #include "cnnkit/data/pipeline.h"
 #include "cnnkit/data/split.h"
 #include "cnnkit/io/image_io.h"
+#include "cnnkit/layers/shape.h"
 
 namespace cnnkit {
 namespace {
@@ -54,8 +56,10 @@ std::string format_description(const nlohmann::json& d) {
   for (const auto& f : d["files"]) files.push_back(f.get<std::string>());
   row("files", files.empty() ? "-" : join(files, "\n" + std::string(14, ' ')));
   const auto& shape = d["image_shape"];
-  row("image shape", std::to_string(shape[0].get<int>()) + "×" + std::to_string(shape[1].get<int>()) + "×" +
-                         std::to_string(shape[2].get<int>()) + " (C×H×W)");
+  row("image shape", Shape::spatial(shape["channels"].get<std::int64_t>(), shape["height"].get<std::int64_t>(),
+                                    shape["width"].get<std::int64_t>())
+                         .str() +
+                         " (H×W×C)");
   for (const auto& note : d["conversions"]) row("converted", note.get<std::string>());
   const auto& names = d["class_names"];
   row("classes", std::to_string(names.size()));
@@ -70,8 +74,13 @@ std::string format_description(const nlohmann::json& d) {
     row("limits", "train " + std::to_string(d["limits"]["train"].get<std::int64_t>()) + ", test " +
                       std::to_string(d["limits"]["test"].get<std::int64_t>()) + " (0 = all; stratified)");
   // Per-class table: class, train, validation, test.
+  // Rows are "index name"; the column is as wide as the longest of them ("1 automobile").
   std::size_t width = 5;
-  for (const auto& n : names) width = std::max(width, n.get<std::string>().size());
+  auto row_name = [&](std::size_t i) {
+    const std::string name = names[i].get<std::string>();
+    return name == std::to_string(i) ? name : std::to_string(i) + " " + name;
+  };
+  for (std::size_t i = 0; i < names.size(); ++i) width = std::max(width, row_name(i).size());
   if (names.size() <= 30) {
     char buf[256];
     std::snprintf(buf, sizeof buf, "  %-*s %10s %10s %10s\n", static_cast<int>(width), "class", "train", "validation",
@@ -79,7 +88,7 @@ std::string format_description(const nlohmann::json& d) {
     out << "\n" << buf;
     for (std::size_t i = 0; i < names.size(); ++i) {
       std::snprintf(buf, sizeof buf, "  %-*s %10s %10s %10s\n", static_cast<int>(width),
-                    (std::to_string(i) + " " + names[i].get<std::string>()).c_str(),
+                    row_name(i).c_str(),
                     with_commas(splits["train"]["per_class"][i].get<std::int64_t>()).c_str(),
                     with_commas(splits["validation"]["per_class"][i].get<std::int64_t>()).c_str(),
                     with_commas(splits["test"]["per_class"][i].get<std::int64_t>()).c_str());
@@ -99,9 +108,9 @@ std::string format_description(const nlohmann::json& d) {
   row("normalize", norm["mode"].get<std::string>() + ": mean " + list(norm["mean"]) + ", std " + list(norm["std"]));
   row("augment", describe_augment(d["augment"]));
   if (d.contains("skipped_images") && d["skipped_images"].get<std::int64_t>() > 0)
-    row("skipped", std::to_string(d["skipped_images"].get<std::int64_t>()) + " unreadable images");
+    row("skipped", plural(d["skipped_images"].get<std::int64_t>(), "unreadable image"));
   if (d.contains("resized_images") && d["resized_images"].get<std::int64_t>() > 0)
-    row("resized", with_commas(d["resized_images"].get<std::int64_t>()) + " images");
+    row("resized", plural(d["resized_images"].get<std::int64_t>(), "image"));
   row("loaded in", fixed(d["load_seconds"].get<double>(), 2) + " s");
   return out.str();
 }
@@ -126,7 +135,7 @@ torch::Tensor preview_grid(const Config& config, const Datasets& data, std::int6
                                                                                 : std::to_string(label));
   }
   GridOptions o;
-  o.title = config.name() + ": " + std::to_string(n) + " training images" + (augmented ? " (augmented)" : "");
+  o.title = config.name() + ": " + plural(n, "training image") + (augmented ? " (augmented)" : "");
   return make_grid(images, names, o);
 }
 

@@ -218,6 +218,10 @@ class Workers {
     if (result_.first_failed_rank < 0) {
       result_.first_failed_rank = r;
       first_code_ = code;
+      // A cnnkit worker exits 130 after a stop every rank agreed on (one of them got a signal):
+      // the others are stopping at the same step and saving. A signal now would be their second,
+      // which exits at once.
+      if (code == 130) return;
       kill_alive(SIGTERM);
       have_deadline_ = true;
       kill_deadline_ = Clock::now() + options_.kill_grace;

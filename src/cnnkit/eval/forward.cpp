@@ -2,29 +2,44 @@
 
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 namespace cnnkit {
 
 namespace {
-// Enables autocast for the device of `x` for the guard's lifetime.
+
+// LibTorch 2.4 made the autocast switches device-generic (set_autocast_enabled(device, on),
+// set_autocast_dtype(device, dtype)) and deprecated the per-device ones (set_enabled,
+// set_cpu_enabled, set_autocast_{gpu,cpu}_dtype), which then print a deprecation warning when
+// called. 1.13 has only the per-device ones.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+void set_autocast(c10::DeviceType device, bool enabled) {
+  if (enabled) at::autocast::set_autocast_dtype(device, at::kBFloat16);
+  at::autocast::set_autocast_enabled(device, enabled);
+}
+#else
+void set_autocast(c10::DeviceType device, bool enabled) {
+  if (device == c10::kCUDA) {
+    if (enabled) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(enabled);
+  } else {
+    if (enabled) at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(enabled);
+  }
+}
+#endif
+
+// Enables bf16 autocast for the device of `x` for the guard's lifetime.
 struct AutocastGuard {
-  bool cpu = false, cuda = false;
-  AutocastGuard(bool enable, const torch::Tensor& x) {
-    if (!enable) return;
-    if (x.is_cuda()) {
-      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-      at::autocast::set_enabled(true);
-      cuda = true;
-    } else {
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-      at::autocast::set_cpu_enabled(true);
-      cpu = true;
-    }
+  c10::DeviceType device = c10::kCPU;
+  bool on = false;
+  AutocastGuard(bool enable, const torch::Tensor& x) : device(x.is_cuda() ? c10::kCUDA : c10::kCPU), on(enable) {
+    if (on) set_autocast(device, true);
   }
   ~AutocastGuard() {
-    if (cpu) at::autocast::set_cpu_enabled(false);
-    if (cuda) at::autocast::set_enabled(false);
-    if (cpu || cuda) at::autocast::clear_cache();
+    if (!on) return;
+    set_autocast(device, false);
+    at::autocast::clear_cache();
   }
 };
 }  // namespace

@@ -1,6 +1,7 @@
 #include "cnnkit/eval/trained_model.h"
 
 #include <cmath>
+#include <filesystem>
 
 #include "cnnkit/core/error.h"
 #include "cnnkit/core/json_text.h"
@@ -53,7 +54,8 @@ std::vector<std::string> checkpoint_class_names(const LoadedCheckpoint& ck, cons
 }
 
 TrainedModel load_trained_model(const std::string& checkpoint_or_run_dir, const std::string& prefer,
-                                const std::optional<Config>& config, const std::vector<std::string>& overrides) {
+                                const std::optional<Config>& config, const std::vector<std::string>& overrides,
+                                const std::string& weights) {
   TrainedModel t;
   t.checkpoint = read_checkpoint(resolve_checkpoint_path(checkpoint_or_run_dir, prefer));
   t.config = config ? *config : with_overrides(t.checkpoint.config, overrides);
@@ -69,11 +71,53 @@ TrainedModel load_trained_model(const std::string& checkpoint_or_run_dir, const 
     // The checkpoint's own config (e.g. a model too large for this machine): data, exit 1.
     throw CheckpointError(std::string(e.what()) + " (the config stored in the checkpoint)");
   }
-  load_weights(t.checkpoint, t.model);
+  t.weights = weights.empty() ? default_weight_set(t.checkpoint) : weights;
+  load_weights(t.checkpoint, t.model, t.weights);
+  t.weights_description = weight_set_description(t.checkpoint, t.weights);
   t.model.net->eval();
   t.normalization = checkpoint_normalization(t.checkpoint, t.model);
   t.class_names = checkpoint_class_names(t.checkpoint, t.model);
   return t;
+}
+
+std::optional<TrainedDataRoot> trained_data_root(const LoadedCheckpoint& ck) {
+  const auto it = ck.meta.find("data_root");
+  if (it == ck.meta.end() || !it->is_object()) return std::nullopt;
+  const auto config = it->find("config"), resolved = it->find("resolved");
+  if (config == it->end() || resolved == it->end() || !config->is_string() || !resolved->is_string()) return std::nullopt;
+  return TrainedDataRoot{config->get<std::string>(), resolved->get<std::string>()};
+}
+
+}  // namespace cnnkit
+
+namespace cnnkit {
+
+CheckpointChoice choose_checkpoint_to_evaluate(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return {resolve_checkpoint_path(path, "best.pt"), "the checkpoint given"};
+  const fs::path best = fs::path(path) / "best.pt", last = fs::path(path) / "last.pt";
+  const bool has_last = fs::is_regular_file(last, ec);
+  if (fs::is_regular_file(best, ec)) {
+    const LoadedCheckpoint ck = read_checkpoint(best.string());
+    const json& data = ck.config.resolved().value("data", json::object());
+    const bool validated = data.is_object() && data.value("validation_split", 0.0) > 0.0;
+    if (validated) {
+      std::string why = "best.pt: the epoch with the highest validation accuracy";
+      if (ck.meta.is_object() && ck.meta.contains("epoch")) why += " (epoch " + ck.meta["epoch"].dump() + ")";
+      return {best.string(), why + "; the final weights, which final.json reports, are in last.pt"};
+    }
+    if (has_last) {
+      return {last.string(),
+              "last.pt: the final weights (as final.json reports them); best.pt was chosen by test-split accuracy "
+              "(the run had no validation split), so its test figure would be biased upwards"};
+    }
+    return {best.string(), "best.pt, the only checkpoint (chosen by test-split accuracy: its test figure is biased)"};
+  }
+  if (has_last)
+    return {last.string(),
+            "last.pt: the final weights, as final.json reports them (no best.pt: the run had no validation split)"};
+  return {resolve_checkpoint_path(path, "last.pt"), ""};  // throws: no checkpoint in the directory
 }
 
 }  // namespace cnnkit

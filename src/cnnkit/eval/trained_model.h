@@ -27,17 +27,36 @@ struct TrainedModel {
   Model model;
   Normalization normalization;
   std::vector<std::string> class_names;
+  std::string weights;              // the weight set loaded: "raw" or e.g. "ema" (model/checkpoint.h)
+  std::string weights_description;  // for people
 };
 
 // `prefer`: the file taken from a run directory ("best.pt" or "last.pt").
 // `config`: build this config's model instead of the checkpoint's (it must match the weights).
 // `overrides`: --set assignments applied to the checkpoint's own config (when no `config`).
+// `weights`: the weight set to load; empty: the checkpoint's default (its EMA weights when the
+// run kept and reported them, else "raw").
 TrainedModel load_trained_model(const std::string& checkpoint_or_run_dir, const std::string& prefer = "best.pt",
                                 const std::optional<Config>& config = std::nullopt,
-                                const std::vector<std::string>& overrides = {});
+                                const std::vector<std::string>& overrides = {}, const std::string& weights = "");
+
+// Which checkpoint evaluating a run directory takes, and why (said to the user):
+//   best.pt when the run chose it on a validation split;
+//   last.pt (the final weights, which final.json reports) when the run had no validation split
+//   (no best.pt, or an old best.pt chosen by test-split accuracy, which would be biased).
+// A checkpoint file is taken as given.
+struct CheckpointChoice {
+  std::string path;
+  std::string reason;
+};
+CheckpointChoice choose_checkpoint_to_evaluate(const std::string& checkpoint_or_run_dir);
 
 // The normalisation and class names a checkpoint stores, validated against `model`.
 Normalization checkpoint_normalization(const LoadedCheckpoint& ck, const Model& model);
 std::vector<std::string> checkpoint_class_names(const LoadedCheckpoint& ck, const Model& model);
+
+// The data folder the run was trained on (meta "data_root"), for loading the run's own data
+// from any working directory (DataLoadOptions::trained_root); nullopt for older checkpoints.
+std::optional<TrainedDataRoot> trained_data_root(const LoadedCheckpoint& ck);
 
 }  // namespace cnnkit

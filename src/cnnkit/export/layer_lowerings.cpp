@@ -2,7 +2,8 @@
 // standard LibTorch modules and lower module by module, reading each module's own options, so
 // the export computes what the built model computes. The exceptions have their own function:
 // avgpool2d ("same" padding averages real cells only: a module private to layers/pool2d.cpp)
-// and residual (its body is a list of config layers).
+// residual (its body is a list of config layers) and scale (its module is private to
+// layers/scale.cpp).
 #include <torch/torch.h>
 
 #include <functional>
@@ -93,6 +94,66 @@ ActivationOp activation(std::string function, double alpha = 0.0) {
   return op;
 }
 
+// The operation of a module that holds no tensors (pads, pools, flatten, activations, dropout).
+ModuleOp tensorless_op(const nn::Module& m, const std::string& key, const BuiltLayer& owner) {
+  const std::type_index type(typeid(m));
+  auto is = [&](const std::type_info& t) { return type == std::type_index(t); };
+  if (is(typeid(nn::ZeroPad2dImpl))) {
+    const auto& p = dynamic_cast<const nn::ZeroPad2dImpl&>(m).options.padding();
+    return PadOp{p->at(0), p->at(1), p->at(2), p->at(3), 0.0};
+  }
+  if (is(typeid(nn::ConstantPad2dImpl))) {
+    const auto& o = dynamic_cast<const nn::ConstantPad2dImpl&>(m).options;
+    return PadOp{o.padding()->at(0), o.padding()->at(1), o.padding()->at(2), o.padding()->at(3), o.value()};
+  }
+  if (is(typeid(nn::MaxPool2dImpl))) {
+    const auto& o = dynamic_cast<const nn::MaxPool2dImpl&>(m).options;
+    return MaxPoolOp{pair_of(o.kernel_size()), pair_of(o.stride()), pair_of(o.padding()), pair_of(o.dilation()),
+                     o.ceil_mode()};
+  }
+  if (is(typeid(nn::AvgPool2dImpl))) {
+    const auto& o = dynamic_cast<const nn::AvgPool2dImpl&>(m).options;
+    if (o.divisor_override()) unsupported(owner, key, "AvgPool2d with divisor_override");
+    return AvgPoolOp{pair_of(o.kernel_size()), pair_of(o.stride()), pair_of(o.padding()), o.ceil_mode(),
+                     o.count_include_pad()};
+  }
+  if (is(typeid(nn::AdaptiveAvgPool2dImpl))) {
+    const auto& size = dynamic_cast<const nn::AdaptiveAvgPool2dImpl&>(m).options.output_size();
+    if (!size->at(0) || !size->at(1)) unsupported(owner, key, "AdaptiveAvgPool2d with an open output size");
+    return AdaptiveAvgPoolOp{{*size->at(0), *size->at(1)}};
+  }
+  if (is(typeid(nn::FlattenImpl))) {
+    const auto& o = dynamic_cast<const nn::FlattenImpl&>(m).options;
+    return FlattenOp{o.start_dim(), o.end_dim()};
+  }
+  if (is(typeid(nn::ReLUImpl))) return activation("relu");
+  if (is(typeid(nn::LeakyReLUImpl)))
+    return activation("leaky_relu", dynamic_cast<const nn::LeakyReLUImpl&>(m).options.negative_slope());
+  if (is(typeid(nn::ELUImpl))) return activation("elu", dynamic_cast<const nn::ELUImpl&>(m).options.alpha());
+  if (is(typeid(nn::GELUImpl))) {
+    ActivationOp op = activation("gelu");
+    op.approximate = dynamic_cast<const nn::GELUImpl&>(m).options.approximate();
+    return op;
+  }
+  if (is(typeid(nn::SiLUImpl))) return activation("silu");
+  if (is(typeid(nn::SigmoidImpl))) return activation("sigmoid");
+  if (is(typeid(nn::TanhImpl))) return activation("tanh");
+  if (is(typeid(nn::SoftmaxImpl))) {
+    ActivationOp op = activation("softmax");
+    op.dim = dynamic_cast<const nn::SoftmaxImpl&>(m).options.dim();
+    return op;
+  }
+  if (is(typeid(nn::LogSoftmaxImpl))) {
+    ActivationOp op = activation("log_softmax");
+    op.dim = dynamic_cast<const nn::LogSoftmaxImpl&>(m).options.dim();
+    return op;
+  }
+  if (is(typeid(FastDropoutImpl))) return DropoutOp{dynamic_cast<const FastDropoutImpl&>(m).p(), false};
+  if (is(typeid(nn::Dropout2dImpl))) return DropoutOp{dynamic_cast<const nn::Dropout2dImpl&>(m).options.p(), true};
+  if (is(typeid(nn::IdentityImpl))) return IdentityOp{};
+  unsupported(owner, key, "no exporter knows the module class " + m.name());
+}
+
 }  // namespace
 
 ModuleNode lower_module(const nn::Module& m, const std::string& name, const std::string& key, const BuiltLayer& owner) {
@@ -123,61 +184,7 @@ ModuleNode lower_module(const nn::Module& m, const std::string& name, const std:
 
   // Modules without tensors.
   take_tensors(node, m, {}, {}, owner);
-  if (is(typeid(nn::ZeroPad2dImpl))) {
-    const auto& p = dynamic_cast<const nn::ZeroPad2dImpl&>(m).options.padding();
-    node.op = PadOp{p->at(0), p->at(1), p->at(2), p->at(3), 0.0};
-  } else if (is(typeid(nn::ConstantPad2dImpl))) {
-    const auto& o = dynamic_cast<const nn::ConstantPad2dImpl&>(m).options;
-    node.op = PadOp{o.padding()->at(0), o.padding()->at(1), o.padding()->at(2), o.padding()->at(3), o.value()};
-  } else if (is(typeid(nn::MaxPool2dImpl))) {
-    const auto& o = dynamic_cast<const nn::MaxPool2dImpl&>(m).options;
-    node.op = MaxPoolOp{pair_of(o.kernel_size()), pair_of(o.stride()), pair_of(o.padding()), pair_of(o.dilation()),
-                        o.ceil_mode()};
-  } else if (is(typeid(nn::AvgPool2dImpl))) {
-    const auto& o = dynamic_cast<const nn::AvgPool2dImpl&>(m).options;
-    if (o.divisor_override()) unsupported(owner, key, "AvgPool2d with divisor_override");
-    node.op = AvgPoolOp{pair_of(o.kernel_size()), pair_of(o.stride()), pair_of(o.padding()), o.ceil_mode(),
-                        o.count_include_pad()};
-  } else if (is(typeid(nn::AdaptiveAvgPool2dImpl))) {
-    const auto& size = dynamic_cast<const nn::AdaptiveAvgPool2dImpl&>(m).options.output_size();
-    if (!size->at(0) || !size->at(1)) unsupported(owner, key, "AdaptiveAvgPool2d with an open output size");
-    node.op = AdaptiveAvgPoolOp{{*size->at(0), *size->at(1)}};
-  } else if (is(typeid(nn::FlattenImpl))) {
-    const auto& o = dynamic_cast<const nn::FlattenImpl&>(m).options;
-    node.op = FlattenOp{o.start_dim(), o.end_dim()};
-  } else if (is(typeid(nn::ReLUImpl))) {
-    node.op = activation("relu");
-  } else if (is(typeid(nn::LeakyReLUImpl))) {
-    node.op = activation("leaky_relu", dynamic_cast<const nn::LeakyReLUImpl&>(m).options.negative_slope());
-  } else if (is(typeid(nn::ELUImpl))) {
-    node.op = activation("elu", dynamic_cast<const nn::ELUImpl&>(m).options.alpha());
-  } else if (is(typeid(nn::GELUImpl))) {
-    ActivationOp op = activation("gelu");
-    op.approximate = dynamic_cast<const nn::GELUImpl&>(m).options.approximate();
-    node.op = op;
-  } else if (is(typeid(nn::SiLUImpl))) {
-    node.op = activation("silu");
-  } else if (is(typeid(nn::SigmoidImpl))) {
-    node.op = activation("sigmoid");
-  } else if (is(typeid(nn::TanhImpl))) {
-    node.op = activation("tanh");
-  } else if (is(typeid(nn::SoftmaxImpl))) {
-    ActivationOp op = activation("softmax");
-    op.dim = dynamic_cast<const nn::SoftmaxImpl&>(m).options.dim();
-    node.op = op;
-  } else if (is(typeid(nn::LogSoftmaxImpl))) {
-    ActivationOp op = activation("log_softmax");
-    op.dim = dynamic_cast<const nn::LogSoftmaxImpl&>(m).options.dim();
-    node.op = op;
-  } else if (is(typeid(FastDropoutImpl))) {
-    node.op = DropoutOp{dynamic_cast<const FastDropoutImpl&>(m).p(), false};
-  } else if (is(typeid(nn::Dropout2dImpl))) {
-    node.op = DropoutOp{dynamic_cast<const nn::Dropout2dImpl&>(m).options.p(), true};
-  } else if (is(typeid(nn::IdentityImpl))) {
-    node.op = IdentityOp{};
-  } else {
-    unsupported(owner, key, "no exporter knows the module class " + m.name());
-  }
+  node.op = tensorless_op(m, key, owner);
   return node;
 }
 
@@ -223,6 +230,18 @@ ModuleNode lower_avgpool2d(const BuiltLayer& layer, const std::string& name, con
   masked.op = MaskedAvgPoolOp{pad.left, pad.right, pad.top, pad.bottom, kernel, stride};
   take_tensors(masked, pool, {}, {}, layer);
   node.children.push_back(std::move(masked));
+  return node;
+}
+
+// scale: layers/scale.cpp's module (private to that file) multiplies by the resolved factor.
+ModuleNode lower_scale(const BuiltLayer& layer, const std::string& name, const std::string& key) {
+  const nn::Module& m = *layer.module.ptr();
+  if (m.name().find("ScaleImpl") == std::string::npos) unsupported(layer, key, "expected a Scale module, got " + m.name());
+  ModuleNode node;
+  node.name = name;
+  node.key = key;
+  node.op = ScaleOp{layer.params.at("factor").get<double>()};
+  take_tensors(node, m, {}, {}, layer);
   return node;
 }
 
@@ -280,6 +299,7 @@ const std::map<std::string, Lowering>& lowerings() {
       {"dropout", lower_standard},
       {"spatial_dropout", lower_standard},
       {"residual", lower_residual},
+      {"scale", lower_scale},
       {"activation", lower_standard},
       {"relu", lower_standard},
       {"leaky_relu", lower_standard},

@@ -83,6 +83,9 @@ struct DropoutOp {  // identity at evaluation
   bool spatial = false;  // whole channels (Dropout2d)
 };
 struct IdentityOp {};
+struct ScaleOp {  // y = factor · x (the scale layer)
+  double factor = 1.0;
+};
 // Containers. Sequence: children in order. Residual: children are body, shortcut (an empty
 // Sequence for the identity) and, unless the activation is linear, activation;
 // y = activation(body(x) + shortcut(x)).
@@ -93,7 +96,7 @@ struct ResidualOp {
 
 using ModuleOp =
     std::variant<Conv2dOp, LinearOp, BatchNormOp, PadOp, MaxPoolOp, AvgPoolOp, MaskedAvgPoolOp, AdaptiveAvgPoolOp,
-                 FlattenOp, ActivationOp, DropoutOp, IdentityOp, SequenceOp, ResidualOp>;
+                 FlattenOp, ActivationOp, DropoutOp, IdentityOp, ScaleOp, SequenceOp, ResidualOp>;
 
 struct ModuleNode {
   std::string name;  // child name in the parent ("conv2d", "conv", "body"); "" for the root

@@ -16,6 +16,7 @@ std::string pad(int indent) { return std::string(4 * indent, ' '); }
 struct Uses {
   bool residual = false;
   bool masked_avg_pool = false;
+  bool scale = false;
 };
 
 std::string activation_module(const ActivationOp& a) {
@@ -105,6 +106,10 @@ std::string render(const ModuleNode& n, int indent, Uses& uses) {
             return std::string(d.spatial ? "nn.Dropout2d" : "nn.Dropout") + "(p=" + float_literal(d.rate) + ")";
           },
           [&](const IdentityOp&) { return std::string("nn.Identity()"); },
+          [&](const ScaleOp& s) {
+            uses.scale = true;
+            return "Scale(" + float_literal(s.factor) + ")";
+          },
           [&](const SequenceOp&) { return render_children(n, indent, uses); },
           [&](const ResidualOp&) {
             uses.residual = true;
@@ -133,6 +138,19 @@ class Residual(nn.Module):
 
     def forward(self, x):
         return self.activation(self.body(x) + self.shortcut(x))
+)";
+
+const char* kScaleClass = R"(
+
+class Scale(nn.Module):
+    """y = factor * x with a fixed factor (cnnkit's scale layer)."""
+
+    def __init__(self, factor):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x):
+        return x * self.factor
 )";
 
 const char* kMaskedAvgPoolClass = R"(
@@ -192,6 +210,7 @@ std::string python_module_source(const ModuleTree& tree, const PythonModuleInfo&
       "    return (images - mean) / std\n";
   if (uses.residual) s += kResidualClass;
   if (uses.masked_avg_pool) s += kMaskedAvgPoolClass;
+  if (uses.scale) s += kScaleClass;
   s += "\n\ndef build():\n"
        "    \"\"\"The network, freshly initialised by PyTorch; its state dict has the keys of weights.pt.\"\"\"\n"
        "    return " +

@@ -140,6 +140,7 @@ class Builder {
             [&](const ActivationOp& a) { set(activation_expr(a, v)); },
             [&](const DropoutOp&) {},  // identity at evaluation
             [&](const IdentityOp&) {},
+            [&](const ScaleOp& s) { set(v + " * " + float_literal(s.factor)); },
             [&](const SequenceOp&) {
               for (const auto& c : node.children) emit(c, v, lines);
             },

@@ -10,6 +10,8 @@
 #include "cnnkit/core/error.h"
 #include "cnnkit/core/input_file.h"
 #include "cnnkit/io/image_header.h"
+#include "cnnkit/core/strings.h"
+#include "cnnkit/io/draw.h"
 
 #ifdef CNNKIT_WITH_OPENCV
 #include <opencv2/core.hpp>
@@ -148,31 +150,47 @@ torch::Tensor make_grid(const torch::Tensor& images, const std::vector<std::stri
   const int cols = o.columns > 0 ? std::min(o.columns, n) : static_cast<int>(std::ceil(std::sqrt(double(n))));
   const int rows = (n + cols - 1) / cols;
   const int tile_w = w * scale, tile_h = h * scale;
-  const int font = cv::FONT_HERSHEY_SIMPLEX;
-  const double font_scale = 0.4;
-  int baseline = 0;
-  const int text_h = cv::getTextSize("Ag", font, font_scale, 1, &baseline).height + baseline;
-  const int band = labels.empty() ? 0 : text_h + 4;
-  const int title_h = o.title.empty() ? 0 : text_h * 2 + 8;
+  const double fs = o.font_scale;
+  const int line_h = draw::line_height(fs), cap = draw::text_size("H", fs).height;
+  int label_lines = 0;
+  for (const auto& l : labels) label_lines = std::max(label_lines, static_cast<int>(split(l, '\n').size()));
+  const int band = labels.empty() ? 0 : label_lines * line_h + 2;
+  const int title_h = o.title.empty() ? 0 : draw::line_height(0.6) + 10;
   const int pad = std::max(0, o.padding);
-  const int width = std::max(cols * (tile_w + pad) + pad,
-                             o.title.empty() ? 0 : cv::getTextSize(o.title, font, 0.6, 1, &baseline).width + 2 * pad);
-  const int height = title_h + rows * (tile_h + band + pad) + pad;
+  int row_label_w = 0;
+  for (const auto& l : o.row_labels) row_label_w = std::max(row_label_w, draw::text_size(l, fs).width + 6);
+  const int col_label_h = o.column_labels.empty() ? 0 : line_h + 2;
+  const int gap = o.gap_every > 0 ? std::max(pad, 8) * 2 : 0;
+  auto col_x = [&](int c) { return pad + row_label_w + c * (tile_w + pad) + (o.gap_every > 0 ? (c / o.gap_every) * gap : 0); };
+  const int grid_w = col_x(cols - 1) + tile_w + pad;
+  const int width = std::max(grid_w, o.title.empty() ? 0 : draw::text_size(o.title, 0.6).width + 2 * pad);
+  const int top = title_h + col_label_h;
+  const int height = top + rows * (tile_h + band + pad) + pad;
   cv::Mat canvas(height, width, CV_8UC3, cv::Scalar::all(o.background));
   const cv::Scalar ink = cv::Scalar::all(o.text);
-  if (!o.title.empty()) cv::putText(canvas, o.title, {pad, text_h + 6}, font, 0.6, ink, 1, cv::LINE_AA);
+  if (!o.title.empty()) draw::put_text(canvas, o.title, {pad, draw::text_size("H", 0.6).height + 6}, 0.6, ink);
+  for (int c = 0; c < cols && c < static_cast<int>(o.column_labels.size()); ++c) {
+    const std::string t = draw::fit_text(o.column_labels[c], tile_w + pad, fs);
+    draw::put_text(canvas, t, {col_x(c) + tile_w / 2, title_h + cap + 2}, fs, ink, draw::Align::kCenter);
+  }
+  for (int r = 0; r < rows && r < static_cast<int>(o.row_labels.size()); ++r) {
+    const int y = top + pad + r * (tile_h + band + pad) + (tile_h + cap) / 2;
+    draw::put_text(canvas, o.row_labels[r], {pad + row_label_w - 6, y}, fs, ink, draw::Align::kRight);
+  }
   auto cpu = images.to(torch::kCPU).contiguous();
   for (int i = 0; i < n; ++i) {
-    cv::Mat tile = to_mat(cpu[i]);
+    cv::Mat tile = draw::to_mat(cpu[i]);
     if (tile.channels() == 1) cv::cvtColor(tile, tile, cv::COLOR_GRAY2RGB);
     cv::resize(tile, tile, cv::Size(tile_w, tile_h), 0, 0, cv::INTER_NEAREST);
-    const int x = pad + (i % cols) * (tile_w + pad);
-    const int y = title_h + pad + (i / cols) * (tile_h + band + pad);
+    const int x = col_x(i % cols);
+    const int y = top + pad + (i / cols) * (tile_h + band + pad);
     tile.copyTo(canvas(cv::Rect(x, y, tile_w, tile_h)));
     if (labels.empty() || labels[i].empty()) continue;
-    std::string text = labels[i];
-    while (text.size() > 1 && cv::getTextSize(text, font, font_scale, 1, &baseline).width > tile_w) text.pop_back();
-    cv::putText(canvas, text, {x, y + tile_h + text_h}, font, font_scale, ink, 1, cv::LINE_AA);
+    int ty = y + tile_h + cap + 3;
+    for (const auto& line : split(labels[i], '\n')) {
+      draw::put_text(canvas, draw::fit_text(line, tile_w + pad / 2, fs), {x, ty}, fs, ink);
+      ty += line_h;
+    }
   }
   return from_mat(canvas);
 #else

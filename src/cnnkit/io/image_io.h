@@ -51,11 +51,16 @@ struct GridOptions {
   std::string title;       // drawn above the grid when not empty
   std::uint8_t background = 32;
   std::uint8_t text = 255;
+  double font_scale = 0.4;
+  std::vector<std::string> row_labels;     // drawn left of each row (none when empty)
+  std::vector<std::string> column_labels;  // drawn above each column (none when empty)
+  int gap_every = 0;       // > 0: an extra gap after every `gap_every` columns (pairs stay together)
 };
 
 // Tiles N images uint8 [N, C, H, W] (C = 1 or 3) into one RGB image uint8 [3, H', W'], each
-// tile upscaled by `scale` with its label (may be empty) written under it with cv::putText,
-// long labels shortened to fit. `labels` is empty (no label bands) or has N entries.
+// tile upscaled by `scale` with its label (may be empty; "\n" starts another line) written
+// under it, long lines shortened to fit the tile. `labels` is empty (no label bands) or has N
+// entries. Text may hold "×" (io/draw.h).
 torch::Tensor make_grid(const torch::Tensor& images, const std::vector<std::string>& labels,
                         const GridOptions& options = {});
 

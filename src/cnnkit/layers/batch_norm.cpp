@@ -1,6 +1,8 @@
 // batch_norm: normalizes each channel (spatial input, BatchNorm2d) or feature (flat input,
-// BatchNorm1d) with batch statistics in training and running averages at evaluation.
-// momentum follows LibTorch: running = (1 - momentum) * running + momentum * batch.
+// BatchNorm1d) with batch statistics in training and running averages at evaluation:
+// y = γ·(x − mean)/sqrt(var + epsilon) + β. momentum follows LibTorch:
+// running = (1 - momentum) * running + momentum * batch. scale false freezes γ at 1, center
+// false freezes β at 0 (Keras's names). Shape unchanged.
 #include <torch/torch.h>
 
 #include "cnnkit/layers/layer_registry.h"
@@ -12,25 +14,19 @@ namespace {
 class BatchNormLayer : public LayerType {
  public:
   std::string type() const override { return "batch_norm"; }
-  std::string doc() const override { return "batch normalization per channel (spatial) or feature (flat); shape unchanged"; }
-  std::vector<std::string> keys() const override { return {"momentum", "epsilon"}; }
-  json example() const override { return {{"momentum", 0.1}}; }
-  json resolve(const ConfigView& p, ResolveContext&) const override {
-    json out;
-    out["momentum"] = p.has("momentum") ? p.at("momentum").as_double_in(0.0, 1.0, false, true) : 0.1;
-    out["epsilon"] = p.has("epsilon") ? p.at("epsilon").as_double_in(0.0, 1.0, false, false) : 1e-5;
-    return out;
+  std::string doc() const override {
+    return "batch normalization per channel (spatial) or feature (flat): y = γ·(x − mean)/sqrt(var + epsilon) + β, "
+           "batch statistics in training, running averages (running = (1 − momentum)·running + momentum·batch, "
+           "unbiased batch variance) at evaluation; scale false: γ fixed at 1, center false: β fixed at 0; "
+           "shape unchanged";
   }
+  std::vector<std::string> keys() const override { return batch_norm_keys(); }
+  json example() const override { return {{"momentum", 0.1}, {"scale", false}}; }
+  json resolve(const ConfigView& p, ResolveContext&) const override { return resolve_batch_norm_keys(p); }
   BuiltLayer build(const ConfigView& p, const Shape& in, const BuildContext& ctx) const override {
-    namespace nn = torch::nn;
     reserve_parameters(p, ctx, sat_mul(4, in.is_spatial() ? in.channels() : in.features()));
-    double momentum = p.at("momentum").as_double(), eps = p.at("epsilon").as_double();
     BuiltLayer b;
-    if (in.is_spatial()) {
-      b.module = nn::AnyModule(nn::BatchNorm2d(nn::BatchNorm2dOptions(in.channels()).momentum(momentum).eps(eps)));
-    } else {
-      b.module = nn::AnyModule(nn::BatchNorm1d(nn::BatchNorm1dOptions(in.features()).momentum(momentum).eps(eps)));
-    }
+    b.module = make_batch_norm(p, in.is_spatial() ? in.channels() : in.features(), in.is_spatial());
     b.output = in;
     return b;
   }

@@ -105,9 +105,27 @@ torch::nn::AnyModule make_activation(const std::string& name, double alpha) {
 }
 
 const std::vector<std::string>& init_names() {
-  static const std::vector<std::string> names = {"default", "he", "he_uniform", "xavier", "xavier_normal"};
+  static const std::vector<std::string> names = {"default", "he", "he_uniform", "xavier", "xavier_normal", "dirac"};
   return names;
 }
+
+namespace {
+
+// The identity on the leading min(out, in) channels: conv weights [out, in, kh, kw] get a 1 at
+// the kernel centre, dense weights [out, in] the identity block; the rest keeps its values.
+void dirac_block(torch::Tensor& w) {
+  const std::int64_t m = std::min(w.size(0), w.size(1));
+  auto block = w.narrow(0, 0, m).narrow(1, 0, m);
+  block.zero_();
+  auto idx = torch::arange(m, torch::kInt64);
+  if (w.dim() == 4) {
+    block.index_put_({idx, idx, w.size(2) / 2, w.size(3) / 2}, 1.0);
+  } else {
+    block.index_put_({idx, idx}, 1.0);
+  }
+}
+
+}  // namespace
 
 void init_weights(torch::nn::Module& module, const std::string& scheme) {
   if (scheme == "default") return;
@@ -117,12 +135,84 @@ void init_weights(torch::nn::Module& module, const std::string& scheme) {
     else if (scheme == "he_uniform") torch::nn::init::kaiming_uniform_(w, 0.0, torch::kFanIn, torch::kReLU);
     else if (scheme == "xavier") torch::nn::init::xavier_uniform_(w);
     else if (scheme == "xavier_normal") torch::nn::init::xavier_normal_(w);
+    else if (scheme == "dirac") dirac_block(w);
     if (b.defined()) b.zero_();
   };
   for (auto& m : module.modules(/*include_self=*/true)) {
     if (auto* conv = m->as<torch::nn::Conv2d>()) init_one(conv->weight, conv->bias);
     else if (auto* lin = m->as<torch::nn::Linear>()) init_one(lin->weight, lin->bias);
   }
+}
+
+const std::vector<std::string>& batch_norm_keys() {
+  static const std::vector<std::string> keys = {"momentum", "epsilon", "scale", "center"};
+  return keys;
+}
+
+json resolve_batch_norm_keys(const ConfigView& p) {
+  json out;
+  out["momentum"] = p.has("momentum") ? p.at("momentum").as_double_in(0.0, 1.0, false, true) : 0.1;
+  out["epsilon"] = p.has("epsilon") ? p.at("epsilon").as_double_in(0.0, 1.0, false, false) : 1e-5;
+  out["scale"] = p.get_bool("scale", true);
+  out["center"] = p.get_bool("center", true);
+  return out;
+}
+
+json resolve_batch_norm_option(const ConfigView& layer) {
+  auto v = layer.find("batch_norm");
+  if (!v) return false;
+  if (v->json_value().is_boolean()) {
+    if (!v->as_bool()) return false;
+    static const json kEmpty = json::object();
+    return resolve_batch_norm_keys(ConfigView(kEmpty, v->source_ptr(), v->pointer()));
+  }
+  if (!v->is_object()) {
+    v->fail("must be true, false or an options object {momentum, epsilon, scale, center}; got " +
+            ConfigView::render(v->json_value()));
+  }
+  v->check_keys(batch_norm_keys());
+  return resolve_batch_norm_keys(*v);
+}
+
+bool batch_norm_enabled(const ConfigView& layer) {
+  auto v = layer.find("batch_norm");
+  return v && (v->is_object() || (v->json_value().is_boolean() && v->as_bool()));
+}
+
+torch::nn::AnyModule make_batch_norm(const ConfigView& o, std::int64_t features, bool spatial) {
+  namespace nn = torch::nn;
+  // A resolved-before-this-version config may say just `true`: the defaults.
+  const json& j = o.json_value();
+  const double momentum = j.is_object() ? j.value("momentum", 0.1) : 0.1;
+  const double eps = j.is_object() ? j.value("epsilon", 1e-5) : 1e-5;
+  const bool scale = j.is_object() ? j.value("scale", true) : true;
+  const bool center = j.is_object() ? j.value("center", true) : true;
+  auto freeze = [&](torch::Tensor& weight, torch::Tensor& bias) {
+    if (!scale) weight.set_requires_grad(false);
+    if (!center) bias.set_requires_grad(false);
+  };
+  if (spatial) {
+    nn::BatchNorm2d bn(nn::BatchNorm2dOptions(features).momentum(momentum).eps(eps));
+    freeze(bn->weight, bn->bias);
+    return nn::AnyModule(bn);
+  }
+  nn::BatchNorm1d bn(nn::BatchNorm1dOptions(features).momentum(momentum).eps(eps));
+  freeze(bn->weight, bn->bias);
+  return nn::AnyModule(bn);
+}
+
+json resolve_trainable(const ConfigView& layer) {
+  auto v = layer.find("trainable");
+  if (!v) return true;
+  if (v->json_value().is_boolean()) return v->as_bool();
+  if (v->is_string() && v->as_string() == "bias") return "bias";
+  v->fail("must be true, false or \"bias\" (only the bias trains); got " + ConfigView::render(v->json_value()));
+}
+
+void apply_trainable(const json& trainable, torch::Tensor& weight, torch::Tensor& bias) {
+  if (trainable.is_boolean() && trainable.get<bool>()) return;
+  weight.set_requires_grad(false);
+  if (bias.defined() && trainable.is_boolean()) bias.set_requires_grad(false);
 }
 
 std::string describe_shape(const Shape& s) { return s.str() + (s.is_spatial() ? " (spatial H×W×C)" : " (flat)"); }

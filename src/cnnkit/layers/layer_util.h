@@ -46,8 +46,30 @@ torch::nn::AnyModule make_activation(const std::string& name, double alpha);
 double default_alpha(const std::string& name);
 
 // Weight initialisation schemes for conv and dense weights (biases become zero unless "default").
+// "dirac": LibTorch's default, then the first min(in, out) filters of a conv2d (groups 1) pass
+// their input channel through unchanged (a 1 at the kernel centre, index k/2), and the leading
+// square block of a dense weight is the identity (airbench's convolutions).
 const std::vector<std::string>& init_names();
 void init_weights(torch::nn::Module& module, const std::string& scheme);
+
+// Batch normalization options, shared by the batch_norm layer and the "batch_norm" key of
+// conv2d and dense: {"momentum": 0.1, "epsilon": 1e-5, "scale": true, "center": true}.
+// momentum follows LibTorch (running = (1 - momentum)·running + momentum·batch); scale false
+// freezes γ at 1 and center false freezes β at 0 (both stay in the weights, as non-trainable).
+const std::vector<std::string>& batch_norm_keys();
+json resolve_batch_norm_keys(const ConfigView& options);
+// The "batch_norm" key of a conv2d/dense layer: false, or the resolved options (true = the
+// defaults, an object = its options).
+json resolve_batch_norm_option(const ConfigView& layer);
+bool batch_norm_enabled(const ConfigView& resolved_layer);
+// BatchNorm2d (spatial) or BatchNorm1d over `features`, from resolved options.
+torch::nn::AnyModule make_batch_norm(const ConfigView& resolved_options, std::int64_t features, bool spatial);
+
+// The "trainable" key of conv2d and dense: true (default), false (weight and bias frozen), or
+// "bias" (only the bias trains). Frozen parameters keep their initial values and count as
+// non-trainable.
+json resolve_trainable(const ConfigView& layer);
+void apply_trainable(const json& trainable, torch::Tensor& weight, torch::Tensor& bias);
 
 // Throws ShapeError: "<file>:/layers/3: conv2d 'conv2d_2' cannot take its input: needs
 // H×W×C (spatial), got 2048 (flat)".

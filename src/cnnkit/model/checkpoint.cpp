@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 
@@ -9,6 +10,7 @@
 #include "cnnkit/core/error.h"
 #include "cnnkit/core/input_file.h"
 #include "cnnkit/core/json_text.h"
+#include "cnnkit/core/strings.h"
 
 namespace cnnkit {
 namespace fs = std::filesystem;
@@ -221,6 +223,59 @@ void load_weights(const LoadedCheckpoint& ck, Model& model) {
   } catch (const std::exception& e) {
     throw CheckpointError(ck.path + ": damaged checkpoint: " + first_line(e.what()));
   }
+}
+
+std::vector<std::string> weight_set_names(const LoadedCheckpoint& ck) {
+  std::vector<std::string> names = {kRawWeights};
+  if (ck.meta.is_object() && ck.meta.contains("weight_sets") && ck.meta["weight_sets"].is_object())
+    for (auto it = ck.meta["weight_sets"].begin(); it != ck.meta["weight_sets"].end(); ++it) names.push_back(it.key());
+  return names;
+}
+
+std::string default_weight_set(const LoadedCheckpoint& ck) {
+  if (!ck.meta.is_object() || !ck.meta.contains("default_weights") || !ck.meta["default_weights"].is_string())
+    return kRawWeights;
+  const std::string name = ck.meta["default_weights"].get<std::string>();
+  const auto names = weight_set_names(ck);
+  if (std::find(names.begin(), names.end(), name) == names.end())
+    throw CheckpointError(ck.path + ": metadata 'default_weights' names '" + name + "', which it does not hold");
+  return name;
+}
+
+std::string weight_set_description(const LoadedCheckpoint& ck, const std::string& set) {
+  if (set == kRawWeights) return "the model's own weights";
+  try {
+    return ck.meta.at("weight_sets").at(set).value("description", set);
+  } catch (const json::exception&) {
+    return set;
+  }
+}
+
+void load_weights(const LoadedCheckpoint& ck, Model& model, const std::string& set) {
+  load_weights(ck, model);
+  if (set == kRawWeights) return;
+  const auto names = weight_set_names(ck);
+  if (std::find(names.begin(), names.end(), set) == names.end())
+    throw UsageError("--weights " + set + ": " + ck.path + " holds no weight set '" + set + "'; it holds " +
+                     join(names, ", "));
+  std::string prefix;
+  try {
+    prefix = ck.meta.at("weight_sets").at(set).at("prefix").get<std::string>();
+  } catch (const json::exception& e) {
+    throw CheckpointError(ck.path + ": damaged metadata of weight set '" + set + "': " + e.what());
+  }
+  torch::NoGradGuard no_grad;
+  auto copy = [&](const std::string& name, torch::Tensor& target) {
+    auto it = ck.tensors.find(prefix + name);
+    if (it == ck.tensors.end())
+      throw CheckpointError(ck.path + ": weight set '" + set + "' has no tensor for '" + name + "'");
+    if (it->second.sizes() != target.sizes())
+      throw CheckpointError(ck.path + ": weight set '" + set + "': '" + name + "' has shape " +
+                            shape_str(it->second) + ", the model " + shape_str(target));
+    target.copy_(it->second);
+  };
+  for (auto& p : model.net->named_parameters(true)) copy(p.key(), p.value());
+  for (auto& b : model.net->named_buffers(true)) copy(b.key(), b.value());
 }
 
 void LoadedCheckpoint::load_optimizer(torch::optim::Optimizer& optimizer) const {

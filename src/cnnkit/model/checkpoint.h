@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <torch/optim/optimizer.h>
@@ -51,5 +52,18 @@ LoadedCheckpoint read_checkpoint(const std::string& path);
 // Copies the checkpoint's weights into `model` (built from the checkpoint's config or from a
 // user's config). Throws CheckpointError naming the first parameter whose shape differs.
 void load_weights(const LoadedCheckpoint& ckpt, Model& model);
+
+// Weight sets: weights a checkpoint holds besides the model's own ("raw"), such as an
+// exponential moving average of them. meta["weight_sets"] = {NAME: {"prefix": P,
+// "description": D}}: the set's tensors are the extra tensors named P + <parameter or buffer
+// name>. meta["default_weights"] names the set evaluate, predict and featuremap take when the
+// user does not choose ("raw" when absent).
+constexpr const char* kRawWeights = "raw";
+std::vector<std::string> weight_set_names(const LoadedCheckpoint& ckpt);  // "raw" first
+std::string default_weight_set(const LoadedCheckpoint& ckpt);
+std::string weight_set_description(const LoadedCheckpoint& ckpt, const std::string& set);
+// load_weights, then the set's tensors over them ("raw": nothing more). Throws UsageError for a
+// set the checkpoint does not hold (listing those it holds), CheckpointError for a damaged one.
+void load_weights(const LoadedCheckpoint& ckpt, Model& model, const std::string& set);
 
 }  // namespace cnnkit

@@ -74,6 +74,17 @@ Tensors checkpoint_tensors(const std::string& path) {
     }
     out.emplace_back(key, t);
   }
+  // The weights the run reported: a checkpoint's default weight set (e.g. its EMA) over the raw ones.
+  const std::string set = default_weight_set(ck);
+  if (set != kRawWeights) {
+    const std::string prefix = ck.meta.at("weight_sets").at(set).value("prefix", "");
+    for (auto& [key, t] : out) {
+      auto it = ck.tensors.find(prefix + key);
+      if (it == ck.tensors.end())
+        throw CheckpointError(path + ": weight set '" + set + "' has no tensor for '" + key + "'");
+      t = it->second;
+    }
+  }
   return out;
 }
 

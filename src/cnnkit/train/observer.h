@@ -23,22 +23,29 @@ namespace cnnkit {
 
 // The running loss and accuracy of the current epoch. Sums stay on the device; reading them
 // (loss(), accuracy()) synchronises, so observers read them only when they need to.
+// Data-parallel training: loss and accuracy are this process's (its shards of the batches) until
+// the loop adds every rank's sums at the end of the epoch; seen() counts the images of all ranks.
 class EpochMeter {
  public:
-  void reset(c10::Device device, const PartialEpoch& carried);
-  void add(const torch::Tensor& loss, const torch::Tensor& logits, const torch::Tensor& labels);
-  std::int64_t seen() const { return seen_; }
+  // `carry_sums`: false on data-parallel ranks other than 0, which carry only the image count
+  // (rank 0 alone carries a resumed epoch's sums, so that adding every rank's counts them once).
+  void reset(c10::Device device, const PartialEpoch& carried, bool carry_sums = true);
+  // `images`: the images of the step on all ranks (default: labels.size(0), one process).
+  void add(const torch::Tensor& loss, const torch::Tensor& logits, const torch::Tensor& labels,
+           std::int64_t images = -1);
+  std::int64_t seen() const { return seen_; }  // images of this epoch so far, all ranks
+  std::int64_t counted() const { return counted_; }  // images behind loss_sum() and correct()
   double loss_sum() const;  // host value, including what a resumed epoch carried
   std::int64_t correct() const;
-  double loss() const { return loss_sum() / static_cast<double>(std::max<std::int64_t>(1, seen_)); }
+  double loss() const { return loss_sum() / static_cast<double>(std::max<std::int64_t>(1, counted_)); }
   double accuracy() const {
-    return static_cast<double>(correct()) / static_cast<double>(std::max<std::int64_t>(1, seen_));
+    return static_cast<double>(correct()) / static_cast<double>(std::max<std::int64_t>(1, counted_));
   }
 
  private:
   torch::Tensor loss_sum_, correct_;
   double carried_loss_ = 0.0;
-  std::int64_t carried_correct_ = 0, seen_ = 0;
+  std::int64_t carried_correct_ = 0, seen_ = 0, counted_ = 0;
 };
 
 struct StepEvent {
@@ -49,9 +56,11 @@ struct StepEvent {
 
 struct EpochReport {
   int epoch;
-  nlohmann::json row;  // the metrics row appended to the history (docs/training.md)
+  // The metrics row appended to the history (docs/training.md): val_loss / val_accuracy, or
+  // test_loss / test_accuracy when the run has no validation split; <set>_val_* for weight sets.
+  nlohmann::json row;
   const EvalResult& validation;
-  bool is_best;  // best validation accuracy so far
+  bool is_best;  // best validation accuracy so far (of the run's default weights); never without a validation split
 };
 
 struct InterruptEvent {
@@ -84,6 +93,10 @@ struct ObserverFactory {
 };
 
 Registry<ObserverFactory>& observer_registry();
+
+// For policies that watch a metric: val_* needs a validation split (no selection on the test
+// split). Throws ConfigError naming /training/<key>/metric otherwise.
+void require_validation_for(const TrainingRun& run, const MonitorConfig& monitor, const std::string& key);
 
 struct ObserverRegistrar {
   ObserverRegistrar(const std::string& name, int order,

@@ -4,13 +4,22 @@
 //
 //   "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": true, "weight_decay": 5e-4}
 //
-// Keys every type takes: type, lr, weight_decay. A key that belongs to another type is an error
-// naming the types that take it (in a config stored by an older checkpoint it is dropped).
+// Keys every type takes: type, lr, weight_decay, and two optional ones:
+//   lr_batch_size  the linear scaling rule: lr is meant for batches of this many images, and the
+//                  rate used is lr · batch_size / lr_batch_size (TrainingConfig::lr())
+//   groups         per-parameter-group settings {"norm": {...}, "bias": {...}}, each
+//                  {"lr_scale": 1, "weight_decay": <the optimizer's>}: "norm" holds the batch-norm
+//                  γ and β, "bias" the biases of conv2d and dense layers; other parameters (and
+//                  a group that is not listed) use the optimizer's own settings
+// A key that belongs to another type is an error naming the types that take it (in a config
+// stored by an older checkpoint it is dropped). Frozen parameters (requires_grad false) are not
+// given to the optimizer.
 #pragma once
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 
 #include "cnnkit/config/config_view.h"
@@ -44,8 +53,23 @@ struct OptimizerRegistrar {
 // The resolved "optimizer" object: {"type", "lr", "weight_decay", ...the type's keys}.
 json resolve_optimizer(const std::optional<ConfigView>& section);
 
-// Builds the optimizer a resolved "optimizer" object describes.
+// The parameter groups of `net` under a resolved "optimizer" object, in a fixed order: the
+// rest first, then "norm", then "bias"; empty groups are left out. Trainable parameters only.
+struct ParamGroup {
+  std::string name;  // "default", "norm" or "bias"
+  std::vector<torch::Tensor> params;
+  double lr_scale = 1.0;
+  double weight_decay = 0.0;
+};
+std::vector<ParamGroup> parameter_groups(torch::nn::Module& net, const json& resolved);
+
+// The optimizer over `net`'s trainable parameters, in the groups above. `lr_scales` (optional)
+// receives each group's lr_scale, for set_learning_rate.
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(torch::nn::Module& net, const json& resolved,
+                                                        std::vector<double>* lr_scales = nullptr);
+// One group holding `params` with the optimizer's own settings ("groups" is ignored).
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch::Tensor>& params, const json& resolved);
-void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
+// Sets group i's rate to lr · lr_scales[i] (1 where lr_scales has no entry).
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr, const std::vector<double>& lr_scales = {});
 
 }  // namespace cnnkit

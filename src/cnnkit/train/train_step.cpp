@@ -12,7 +12,7 @@ namespace cnnkit {
 
 StepOptions StepOptions::from(const TrainingConfig& tc, c10::Device device) {
   StepOptions o;
-  o.bf16 = tc.bf16();
+  o.bf16 = tc.bf16(device);
   o.channels_last = tc.channels_last;
   o.label_smoothing = tc.label_smoothing;
   o.grad_clip = tc.grad_clip;
@@ -23,8 +23,20 @@ StepOptions StepOptions::from(const TrainingConfig& tc, c10::Device device) {
 TrainStep::TrainStep(Model& model, torch::optim::Optimizer& optimizer, StepOptions options)
     : model_(model), optimizer_(optimizer), options_(options) {}
 
-StepResult TrainStep::operator()(const torch::Tensor& x, const torch::Tensor& y, const StepPosition& where) {
+StepResult TrainStep::operator()(const torch::Tensor& x, const torch::Tensor& y, const StepPosition& where,
+                                 double loss_weight) {
   optimizer_.zero_grad();
+  if (sync_) sync_->before_forward();
+  if (x.size(0) == 0) {  // a data-parallel rank with no images in this step
+    if (sync_) {
+      sync_->before_backward(torch::Tensor());
+      sync_->after_backward();
+    }
+    if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_.net->parameters(), options_.grad_clip);
+    optimizer_.step();
+    auto f = torch::TensorOptions().dtype(torch::kFloat32).device(y.device());
+    return {torch::zeros({}, f), torch::zeros({0, model_.num_outputs()}, f)};
+  }
   auto logits = forward_logits(model_, x, options_.channels_last, options_.bf16);
   auto loss = torch::nn::functional::cross_entropy(
       logits, y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(options_.label_smoothing));
@@ -32,8 +44,9 @@ StepResult TrainStep::operator()(const torch::Tensor& x, const torch::Tensor& y,
     const double value = loss.item<double>();
     if (!std::isfinite(value)) throw non_finite_loss(value, where, true);
   }
-  if (sync_) sync_->before_backward();
-  loss.backward();
+  const torch::Tensor objective = loss_weight == 1.0 ? loss : loss * loss_weight;
+  if (sync_) sync_->before_backward(objective);
+  objective.backward();
   if (sync_) sync_->after_backward();
   if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_.net->parameters(), options_.grad_clip);
   optimizer_.step();

@@ -1,5 +1,6 @@
 #include "cnnkit/train/training_config.h"
 
+#include "cnnkit/core/runtime_info.h"
 #include "cnnkit/train/optimizer.h"
 #include "cnnkit/train/schedule.h"
 
@@ -10,9 +11,9 @@ namespace {
 constexpr int kEarlyStoppingPatience = 5;
 constexpr int kPlateauPatience = 3;
 const std::vector<std::string> kKeys = {
-    "epochs",        "batch_size",      "eval_batch_size",   "seed",        "optimizer",
-    "schedule",      "label_smoothing", "grad_clip",         "precision",   "device",
-    "channels_last", "early_stopping",  "reduce_on_plateau", "init_weights"};
+    "epochs",        "batch_size",      "eval_batch_size",   "validate_every", "seed",         "optimizer",
+    "schedule",      "label_smoothing", "grad_clip",         "precision",      "device",       "channels_last",
+    "early_stopping", "reduce_on_plateau", "ema",            "init_weights"};
 
 // `true`, `false`, or an options object (which means enabled unless it says "enabled": false).
 // Fills the monitor fields; returns the view of the options object, if any.
@@ -52,6 +53,43 @@ PlateauConfig parse_plateau(const std::optional<ConfigView>& v) {
   return p;
 }
 
+EmaConfig parse_ema(const std::optional<ConfigView>& v) {
+  EmaConfig e;
+  if (!v || v->json_value().is_null()) return e;
+  if (v->json_value().is_boolean()) {
+    e.enabled = v->as_bool();
+    return e;
+  }
+  if (!v->is_object()) v->fail("must be true, false or an options object; got " + ConfigView::render(v->json_value()));
+  v->check_keys({"enabled", "mode", "decay", "every", "warmup_power", "buffers", "validate", "use_for_evaluation"});
+  e.enabled = v->get_bool("enabled", true);
+  e.mode = v->get_choice("mode", e.mode, {"ema", "lookahead"});
+  const bool lookahead = e.mode == "lookahead";
+  e.decay = v->has("decay") ? v->at("decay").as_double_in(0.0, 1.0, true, false) : (lookahead ? 0.95 : 0.999);
+  e.every = static_cast<int>(v->get_int("every", lookahead ? 5 : 1, 1, 1000000));
+  if (auto x = v->find("warmup_power")) e.warmup_power = x->as_double_in(0.0, 100.0);
+  e.buffers = v->get_choice("buffers", e.buffers, {"average", "copy"});
+  e.validate = v->get_bool("validate", e.validate);
+  e.use_for_evaluation = v->get_bool("use_for_evaluation", e.use_for_evaluation);
+  if (lookahead) {
+    for (const char* key : {"validate", "use_for_evaluation"})
+      if (v->has(key)) v->at(key).fail(std::string("applies to mode \"ema\" only (lookahead copies the average into "
+                                                   "the model, so there is one set of weights)"));
+  }
+  return e;
+}
+
+json ema_json(const EmaConfig& e) {
+  if (!e.enabled) return {{"enabled", false}};
+  json j = {{"enabled", true}, {"mode", e.mode},       {"decay", e.decay},
+            {"every", e.every}, {"warmup_power", e.warmup_power}, {"buffers", e.buffers}};
+  if (e.mode == "ema") {
+    j["validate"] = e.validate;
+    j["use_for_evaluation"] = e.use_for_evaluation;
+  }
+  return j;
+}
+
 InitWeightsConfig parse_init_weights(const std::optional<ConfigView>& v) {
   InitWeightsConfig w;
   if (!v || v->json_value().is_null()) return w;
@@ -85,6 +123,7 @@ json to_json(const TrainingConfig& t) {
   return {{"epochs", t.epochs},
           {"batch_size", t.batch_size},
           {"eval_batch_size", t.eval_batch_size},
+          {"validate_every", t.validate_every},
           {"seed", t.seed},
           {"optimizer", t.optimizer},
           {"schedule", t.schedule},
@@ -95,6 +134,7 @@ json to_json(const TrainingConfig& t) {
           {"channels_last", t.channels_last},
           {"early_stopping", early},
           {"reduce_on_plateau", plateau},
+          {"ema", ema_json(t.ema)},
           {"init_weights", t.init_weights.path.empty()
                                ? json(nullptr)
                                : json{{"path", t.init_weights.path}, {"partial", t.init_weights.partial}}}};
@@ -108,16 +148,18 @@ TrainingConfig parse_training(const ConfigView& v) {
   t.epochs = static_cast<int>(v.get_int("epochs", t.epochs, 0, 100000));
   t.batch_size = static_cast<int>(v.get_int("batch_size", t.batch_size, 1, 1 << 20));
   t.eval_batch_size = static_cast<int>(v.get_int("eval_batch_size", t.eval_batch_size, 1, 1 << 20));
+  t.validate_every = static_cast<int>(v.get_int("validate_every", t.validate_every, 0, 100000));
   t.seed = static_cast<std::uint64_t>(v.get_int("seed", static_cast<std::int64_t>(t.seed), 0, INT64_MAX));
   t.optimizer = resolve_optimizer(v.find("optimizer"));
   t.schedule = resolve_schedule(v.find("schedule"));
   if (auto x = v.find("label_smoothing")) t.label_smoothing = x->as_double_in(0.0, 1.0, true, false);
   if (auto x = v.find("grad_clip")) t.grad_clip = x->as_double_in(0.0, 1e9);
-  t.precision = v.get_choice("precision", t.precision, {"fp32", "bf16"});
+  t.precision = v.get_choice("precision", t.precision, {"fp32", "bf16", "auto"});
   t.channels_last = v.get_bool("channels_last", t.channels_last);
   t.device = v.get_string("device", t.device);
   t.early_stopping = parse_early_stopping(v.find("early_stopping"));
   t.reduce_on_plateau = parse_plateau(v.find("reduce_on_plateau"));
+  t.ema = parse_ema(v.find("ema"));
   t.init_weights = parse_init_weights(v.find("init_weights"));
   return t;
 }
@@ -142,6 +184,18 @@ static TrainingSection section;
 const std::vector<std::string>& monitor_metrics() {
   static const std::vector<std::string> metrics = {"val_loss", "val_accuracy", "train_loss", "train_accuracy"};
   return metrics;
+}
+
+std::string TrainingConfig::effective_precision(c10::Device device) const {
+  if (precision != "auto") return precision;
+  return device.is_cuda() || cpu_has_bf16() ? "bf16" : "fp32";
+}
+
+std::string TrainingConfig::describe_precision(c10::Device device) const {
+  const std::string p = effective_precision(device);
+  if (precision != "auto") return p;
+  if (device.is_cuda()) return p + " (auto: CUDA device)";
+  return p + (p == "bf16" ? " (auto: this CPU reports AVX512-BF16)" : " (auto: this CPU has no AVX512-BF16)");
 }
 
 TrainingConfig TrainingConfig::from(const Config& config) {

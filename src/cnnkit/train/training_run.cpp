@@ -10,7 +10,9 @@
 #include "cnnkit/core/error.h"
 #include "cnnkit/core/strings.h"
 #include "cnnkit/data/normalization.h"
+#include "cnnkit/eval/eval_config.h"
 #include "cnnkit/eval/forward.h"
+#include "cnnkit/model/data_init.h"
 #include "cnnkit/model/init_weights.h"
 #include "cnnkit/train/optimizer.h"
 #include "cnnkit/train/schedule.h"
@@ -51,6 +53,44 @@ double TrainingRun::scheduled_lr(std::int64_t step) const {
   return cnnkit::scheduled_lr(tc.schedule, tc.lr(), step, steps_per_epoch, tc.epochs) * state.lr_factor;
 }
 
+EvalOptions TrainingRun::eval_options(bool tta) const {
+  EvalOptions eo;
+  eo.batch_size = tc.eval_batch_size;
+  eo.channels_last = tc.channels_last;
+  eo.bf16 = tc.bf16(device);
+  if (tta) eo.tta = tta_options_from(config);
+  return distribute_eval ? distribute_eval(eo) : eo;
+}
+
+void TrainingRun::with_weights(const std::string& name, const std::function<void()>& fn) {
+  if (name == kRawWeights) return fn();
+  if (!weight_sets.count(name)) throw TrainingError("no weight set '" + name + "' in this run");
+  torch::NoGradGuard no_grad;
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> saved;  // (model tensor, its own values)
+  struct Restore {  // puts the model's own weights back, also when fn throws
+    std::vector<std::pair<torch::Tensor, torch::Tensor>>& saved;
+    ~Restore() {
+      torch::NoGradGuard no_grad;
+      for (auto& [target, own] : saved) target.copy_(own);
+    }
+  } restore{saved};
+  auto swap_in = [&](const std::string& key, torch::Tensor& target) {
+    auto it = observer_tensors.find(name + "/" + key);
+    if (it == observer_tensors.end()) throw TrainingError("weight set '" + name + "' has no tensor for '" + key + "'");
+    saved.emplace_back(target, target.clone());
+    target.copy_(it->second);
+  };
+  for (auto& p : model.net->named_parameters(true)) swap_in(p.key(), p.value());
+  for (auto& b : model.net->named_buffers(true)) swap_in(b.key(), b.value());
+  fn();
+}
+
+EvalResult TrainingRun::evaluate_weights(const std::string& name, const ImageSet& set, bool tta) {
+  EvalResult r;
+  with_weights(name, [&] { r = evaluate(model, set, *pipeline, device, data.class_names, eval_options(tta)); });
+  return r;
+}
+
 CheckpointData TrainingRun::checkpoint_data() const {
   CheckpointData cd;
   cd.config = config.resolved();
@@ -61,11 +101,24 @@ CheckpointData TrainingRun::checkpoint_data() const {
              {"train_state", state.to_json()},
              {"history", history},
              {"metrics", history.empty() ? nlohmann::json() : history.back()},
+             {"distributed", distributed},
              {"cnnkit_version", CNNKIT_VERSION}};
+  // The data folder as the config names it and as it was found, so that the run can be
+  // evaluated from any working directory (data/dataset.h: TrainedDataRoot).
+  if (config.has_section("data") && data.description.contains("root"))
+    cd.meta["data_root"] = {{"config", config.resolved()["data"].value("root", "")}, {"resolved", data.description["root"]}};
   cd.tensors["generator"] = gen.get_state();
   cd.tensors["torch_cpu_rng"] = at::detail::getDefaultCPUGenerator().get_state();
   if (state.partial.batch > 0 && state.partial.perm.defined()) cd.tensors["perm"] = state.partial.perm;
   for (const auto& [name, t] : observer_tensors) cd.tensors[kObserverTensorPrefix + name] = t;
+  if (!weight_sets.empty()) {
+    nlohmann::json sets = nlohmann::json::object();
+    for (const auto& [name, ws] : weight_sets)
+      sets[name] = {{"prefix", kObserverTensorPrefix + name + "/"}, {"description", ws.description}};
+    cd.meta["weight_sets"] = sets;
+  }
+  cd.meta["default_weights"] = default_weights;
+  cd.meta["monitoring_split"] = has_validation ? "validation" : "test";
   return cd;
 }
 
@@ -95,13 +148,23 @@ std::unique_ptr<TrainingRun> prepare_training_run(const Config& config, const Da
   }
   run->model.net->to(device);
   if (run->tc.channels_last) to_channels_last(run->model);
-  run->optimizer = make_optimizer(run->model.net->parameters(), run->tc.optimizer);
+  run->optimizer = make_optimizer(*run->model.net, run->tc.optimizer, &run->lr_scales);
   run->pipeline = std::make_unique<BatchPipeline>(config, run->data.normalization, device);
   run->gen = at::detail::createCPUGenerator(run->tc.seed);  // shuffling, augmentation
   const std::int64_t batch = run->tc.batch_size;
   run->steps_per_epoch = (run->train_size() + batch - 1) / batch;
   return run;
 }
+
+void initialise_weights_from_data(TrainingRun& run) {
+  if (!needs_data_init(run.model)) return;
+  at::Generator gen = at::detail::createCPUGenerator(run.tc.seed);  // not the run's: shuffling stays the same
+  const std::int64_t n = std::min(run.train_size(), kDataInitImages);
+  const auto idx = torch::randperm(run.train_size(), gen, torch::kInt64).slice(0, 0, n);
+  const torch::Tensor images = run.pipeline->batch(run.data.train, idx, /*train=*/false, gen);
+  for (const auto& line : initialise_from_data(run.model, images)) spdlog::info("{}", line);
+}
+
 
 namespace {
 

@@ -1,11 +1,12 @@
-// curves.png in the run directory, redrawn after every epoch (viz/training_curves.h). A build
-// without OpenCV warns once and trains on.
+// curves.png in the run directory, redrawn after every epoch from the metrics history and
+// steps.csv (viz/training_curves.h). A build without OpenCV warns once and trains on.
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
 
 #include "cnnkit/core/error.h"
 #include "cnnkit/train/observer.h"
+#include "cnnkit/train/step_log.h"
 #include "cnnkit/viz/training_curves.h"
 
 namespace cnnkit {
@@ -15,8 +16,9 @@ class CurvesObserver : public TrainingObserver {
  public:
   void on_epoch_end(TrainingRun& run, const EpochReport&) override {
     if (failed_) return;
+    const std::filesystem::path dir(run.run_dir);
     try {
-      write_training_curves((std::filesystem::path(run.run_dir) / "curves.png").string(), run.history,
+      write_training_curves((dir / "curves.png").string(), run.history, read_step_log((dir / "steps.csv").string()),
                             run.config.name());
     } catch (const ImageIOError& e) {
       spdlog::warn("{}", e.what());
@@ -28,6 +30,7 @@ class CurvesObserver : public TrainingObserver {
   bool failed_ = false;
 };
 
+// After steps.csv (16) is rewritten for the epoch.
 ObserverRegistrar registrar("curves", 40, [](const TrainingRun&) { return std::make_unique<CurvesObserver>(); });
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "cnnkit/viz/feature_maps.h"
 
+#include <algorithm>
 #include <set>
 
 #include <torch/torch.h>
@@ -92,9 +93,9 @@ MapStats map_stats(const torch::Tensor& t) {
   return s;
 }
 
-torch::Tensor flat_to_strip(const torch::Tensor& flat) {
+torch::Tensor flat_to_strip(const torch::Tensor& flat, std::int64_t columns) {
   const std::int64_t k = flat.size(0), f = flat.size(1);
-  const std::int64_t cols = std::min<std::int64_t>(f, 64), rows = (f + cols - 1) / cols;
+  const std::int64_t cols = std::min<std::int64_t>(f, std::max<std::int64_t>(1, columns)), rows = (f + cols - 1) / cols;
   auto strip = torch::empty({k, rows * cols}, flat.options());
   strip.fill_(flat.min().item<double>());
   strip.narrow(1, 0, f).copy_(flat);
@@ -141,12 +142,40 @@ int auto_scale(std::int64_t h, std::int64_t w, int min_side) {
   return static_cast<int>(std::max<std::int64_t>(1, (min_side + side - 1) / side));
 }
 
-std::string ascii_shape(const Shape& shape) {
-  if (shape.is_spatial())
-    return std::to_string(shape.height()) + "x" + std::to_string(shape.width()) + "x" + std::to_string(shape.channels());
-  std::vector<std::string> parts;
-  for (auto d : shape.dims) parts.push_back(std::to_string(d));
-  return join(parts, "x");
+namespace {
+
+// "3×3" for a kernel or pool size given as 3 or [3, 3]; "3×5" for [3, 5].
+std::string size_text(const nlohmann::json& v) {
+  if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>()) + "×" + std::to_string(v.get<std::int64_t>());
+  if (v.is_array() && v.size() == 2) return std::to_string(v[0].get<std::int64_t>()) + "×" + std::to_string(v[1].get<std::int64_t>());
+  return "";
+}
+
+bool not_one(const nlohmann::json& v) {
+  return (v.is_number_integer() && v.get<std::int64_t>() != 1) ||
+         (v.is_array() && std::any_of(v.begin(), v.end(), [](const nlohmann::json& x) { return x != 1; }));
+}
+
+}  // namespace
+
+std::string describe_layer(const BuiltLayer& layer) {
+  const auto& p = layer.params;
+  std::string s = layer.type;
+  if (p.is_object()) {
+    for (const char* key : {"kernel_size", "pool_size"})
+      if (p.contains(key)) s += " " + size_text(p[key]);
+    if (layer.type == "conv2d" && p.contains("strides") && not_one(p["strides"])) {
+      const auto& st = p["strides"];
+      s += ", stride " + (st.is_array() && st[0] != st[1] ? size_text(st) : std::to_string(st.is_array() ? st[0].get<std::int64_t>() : st.get<std::int64_t>()));
+    }
+    if (p.value("batch_norm", false)) s += " + batch norm";
+    if (p.contains("activation") && p["activation"].is_string() && p["activation"] != "linear")
+      s += " + " + p["activation"].get<std::string>();
+    if (layer.type == "dropout" || layer.type == "spatial_dropout")
+      if (p.contains("rate")) s += " (rate " + p["rate"].dump() + ")";
+  }
+  if (!layer.children.empty()) s += " (" + std::to_string(layer.children.size()) + " layers)";
+  return s;
 }
 
 }  // namespace cnnkit

@@ -44,9 +44,9 @@ struct MapStats {
 };
 MapStats map_stats(const torch::Tensor& t);
 
-// A flat output [K, F] laid out as a strip [K, 1, rows, cols] (cols = min(F, 64)); the cells
-// past F take the strip's minimum so they do not widen the range.
-torch::Tensor flat_to_strip(const torch::Tensor& flat);
+// A flat output [K, F] laid out as a strip [K, 1, rows, cols] (cols = min(F, `columns`); the
+// cells past F take the strip's minimum so they do not widen the range.
+torch::Tensor flat_to_strip(const torch::Tensor& flat, std::int64_t columns = 64);
 
 // float [K, C, H, W] -> uint8 [K, C, H, W]: (v - lo) / (hi - lo) * 255, rounded, where lo/hi are
 // taken per channel over all K models and pixels (kChannel) or over the whole tensor (kLayer).
@@ -63,7 +63,8 @@ torch::Tensor upscale_nearest(const torch::Tensor& images, int scale);
 // The smallest integer factor that makes max(h, w) * factor >= min_side (at least 1).
 int auto_scale(std::int64_t h, std::int64_t w, int min_side);
 
-// "32x32x64" (height x width x channels, Keras order, ASCII for image labels) or "128".
-std::string ascii_shape(const Shape& shape);
+// What a layer computes, in words for picture titles: "conv2d 3×3 + batch norm + relu",
+// "conv2d 3×3, stride 2", "maxpool2d 2×2", "dense + relu", "residual (3 layers)", "flatten".
+std::string describe_layer(const BuiltLayer& layer);
 
 }  // namespace cnnkit

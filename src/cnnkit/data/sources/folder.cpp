@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "cnnkit/core/error.h"
+#include "cnnkit/data/data_config.h"
 #include "cnnkit/data/image_folder.h"
 #include "cnnkit/data/source.h"
 
@@ -41,6 +42,7 @@ LoadedSource FolderSource::load(const SourceRequest& r) const {
   fo.size = ImageSize{t.height, t.width};
   fo.resize = s.at("resize").get<bool>();
   fo.skip_bad = s.at("on_bad_image").get<std::string>() == "skip";
+  const std::int64_t split_seed = s.value("split_seed", kDefaultSplitSeed);
   LoadedSource l;
   std::int64_t skipped = 0, resized = 0;
   json skipped_files = json::array();
@@ -56,13 +58,15 @@ LoadedSource FolderSource::load(const SourceRequest& r) const {
     FolderScan train = scan_image_folder(train_dir);
     l.class_names = train.class_names;
     l.files.push_back(train_dir);
-    if (r.need_train) l.train = load(train);
+    // limit_train: decode only the images the stratified subset keeps (the same subset that
+    // load_datasets would pick from the whole decoded folder).
+    if (r.need_train) l.train = load(limit_scan(train, s.value("limit_train", std::int64_t{0}), split_seed));
   }
   if (r.need_test && !test_dir.empty()) {
     FolderScan test = scan_image_folder(test_dir, l.class_names);
     if (l.class_names.empty()) l.class_names = test.class_names;
     l.files.push_back(test_dir);
-    l.test = load(test);
+    l.test = load(limit_scan(test, s.value("limit_test", std::int64_t{0}), split_seed));
   }
   l.source_shape = {t.channels, t.height, t.width};
   l.extra["skipped_images"] = skipped;

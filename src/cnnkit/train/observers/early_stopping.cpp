@@ -54,6 +54,7 @@ class EarlyStopping : public TrainingObserver {
 
 ObserverRegistrar registrar("early_stopping", 10, [](const TrainingRun& run) -> std::unique_ptr<TrainingObserver> {
   if (!run.tc.early_stopping.enabled) return nullptr;
+  require_validation_for(run, run.tc.early_stopping, "early_stopping");
   return std::make_unique<EarlyStopping>(run.tc.early_stopping);
 });
 

@@ -33,6 +33,7 @@ class ReduceOnPlateau : public TrainingObserver {
 
 ObserverRegistrar registrar("reduce_on_plateau", 10, [](const TrainingRun& run) -> std::unique_ptr<TrainingObserver> {
   if (!run.tc.reduce_on_plateau.enabled) return nullptr;
+  require_validation_for(run, run.tc.reduce_on_plateau, "reduce_on_plateau");
   return std::make_unique<ReduceOnPlateau>(run.tc.reduce_on_plateau);
 });
 
