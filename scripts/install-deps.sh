@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every build and runtime dependency of cnnkit from Debian 12 packages.
 # Idempotent: packages already present are left alone; apt-get update runs only when needed.
+#   scripts/install-deps.sh          what building, testing and scripts/sanitize.sh need
+#   scripts/install-deps.sh --fuzz   also clang and libFuzzer for scripts/fuzz.sh (not needed by CI)
 set -euo pipefail
 
 packages=(
@@ -19,6 +21,14 @@ packages=(
   python3-torch           # cnnkit export: ONNX conversion; tests load exports in Python
   python3-onnx            # cnnkit export: onnx.checker on model.onnx
 )
+# Optional group: the libFuzzer targets (tests/fuzz, scripts/fuzz.sh) need clang.
+fuzz_packages=(clang libfuzzer-14-dev)
+for arg in "$@"; do
+  case "$arg" in
+    --fuzz) packages+=("${fuzz_packages[@]}") ;;
+    *) echo "install-deps: unknown option $arg (expected --fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "cnnkit/config/config.h"
 #include "cnnkit/core/error.h"
@@ -91,4 +92,22 @@ TEST(DataCifar, Cifar100FineLabels) {
   write_file(dir.path() / "c" / "test.bin", test + "x");
   std::string e = message_of([&] { load_datasets(load_config(cfg), {}); });
   EXPECT_NE(e.find("test.bin: size 9223 is not a multiple of the 3074-byte record"), std::string::npos) << e;
+}
+
+TEST(DataCifar, FilesThatAreNotRegularFilesNeverBlock) {
+  TempDir dir("cifar");
+  write_cifar10(dir.path() / "c", 2, 2);
+  const std::string batch = dir.str("c") + "/data_batch_2.bin";
+  std::filesystem::remove(batch);
+  ASSERT_EQ(::mkfifo(batch.c_str(), 0600), 0);
+  EXPECT_EQ(message_of([&] { load_datasets(load_config(cifar_config(dir, dir.str("c"))), {}); }),
+            batch + ": is a named pipe (FIFO), expected a file");
+  EXPECT_EQ(message_of([] { read_cifar_files({"/dev/zero"}, cifar_layout("cifar10")); }),
+            "/dev/zero: is a character device, expected a file");
+  // A class-name file that is a FIFO is an error, not "missing" (which would warn and go on).
+  const std::string names = dir.str("c") + "/batches.meta.txt";
+  std::filesystem::remove(names);
+  ASSERT_EQ(::mkfifo(names.c_str(), 0600), 0);
+  EXPECT_EQ(message_of([&] { read_cifar_class_names(names, cifar_layout("cifar10")); }),
+            names + ": is a named pipe (FIFO), expected a class-name file");
 }

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 
@@ -135,4 +136,54 @@ TEST(DataIdx, MissingFilesAndRoot) {
   o.data_root = dir.str("nowhere");
   e = message_of([&] { load_datasets(load_config(cfg), o); });
   EXPECT_NE(e.find(dir.str("nowhere") + ": data folder not found (root from --data-root"), std::string::npos) << e;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile headers and files that are not regular files: an error naming the file and the
+// header field before anything large is allocated, never a hang.
+
+TEST(DataIdx, AbsurdHeaderSizesAreRefusedBeforeAllocating) {
+  TempDir dir("idx");
+  auto header = [](std::uint32_t n, std::uint32_t h, std::uint32_t w) {
+    std::string b = {0, 0, 8, 3};
+    for (std::uint32_t v : {n, h, w})
+      for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<char>((v >> s) & 0xff));
+    return b;
+  };
+  // The product overflows 64 bits.
+  write_file(dir.path() / "overflow", header(0xffffffffu, 65535, 65535));
+  EXPECT_EQ(message_of([&] { read_idx_images(dir.str("overflow")); }),
+            dir.str("overflow") +
+                ": the header (bytes 4-15: 4294967295 × 65535 × 65535) announces more data than 64-bit sizes can count");
+  // Terabytes in a raw file of 20 bytes: the file size says it is truncated.
+  write_file(dir.path() / "tera", header(0xffffffffu, 1000, 1000) + "abcd");
+  EXPECT_EQ(message_of([&] { read_idx_images(dir.str("tera")); }),
+            dir.str("tera") + ": truncated: expected 4294967295000016 bytes, got 20 (the header (bytes 4-15: "
+                              "4294967295 × 1000 × 1000) announces 4294967295000000 data bytes)");
+  // The same behind gzip: more than any gzip file of that size can hold.
+  write_file(dir.path() / "tera.gz", header(0xffffffffu, 1000, 1000) + "abcd", true);
+  std::string e = message_of([&] { read_idx_images(dir.str("tera.gz")); });
+  EXPECT_EQ(e.rfind(dir.str("tera.gz") + ": corrupt or truncated: the header (bytes 4-15: 4294967295 × 1000 × 1000) "
+                                         "announces 4294967295000000 data bytes, more than a gzip file of ",
+                    0),
+            0u)
+      << e;
+  // Labels: 4 billion records announced in a 9-byte file.
+  write_file(dir.path() / "labels", std::string{0, 0, 8, 1, '\xff', '\xff', '\xff', '\xff', 3});
+  e = message_of([&] { read_idx_labels(dir.str("labels"), 10); });
+  EXPECT_EQ(e.rfind(dir.str("labels") + ": truncated: expected 4294967303 bytes, got 9", 0), 0u) << e;
+}
+
+TEST(DataIdx, FilesThatAreNotRegularFiles) {
+  TempDir dir("idx");
+  ASSERT_EQ(::mkfifo(dir.str("train-images-idx3-ubyte").c_str(), 0600), 0);
+  // find_idx_file hands the FIFO to the reader, which refuses it without waiting for a writer.
+  const std::string found = find_idx_file(dir.str(), "train-images-idx3-ubyte");
+  EXPECT_EQ(message_of([&] { read_idx_images(found); }),
+            dir.str("train-images-idx3-ubyte") + ": is a named pipe (FIFO), expected a file");
+  EXPECT_EQ(message_of([] { read_idx_images("/dev/zero"); }), "/dev/zero: is a character device, expected a file");
+  std::filesystem::create_symlink(dir.path() / "nowhere", dir.path() / "t10k-labels-idx1-ubyte.gz");
+  std::string e = message_of([&] { read_idx_labels(find_idx_file(dir.str(), "t10k-labels-idx1-ubyte"), 10); });
+  EXPECT_EQ(e, dir.str("t10k-labels-idx1-ubyte.gz") + ": cannot read file: dangling symbolic link to '" +
+                   dir.str("nowhere") + "' (its target does not exist)");
 }

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 
@@ -89,7 +90,8 @@ TEST(DataFolder, CorruptImageErrorsOrIsSkipped) {
   write_image_folder(dir.path() / "imgs" / "test", {"a"}, 1, 8, 8);
   write_file(dir.path() / "imgs" / "train" / "b" / "bad.png", "this is not a PNG");
   std::string e = message_of([&] { load_datasets(load_config(folder_config(dir)), {}); });
-  EXPECT_EQ(e, dir.str("imgs") + "/train/b/bad.png: cannot decode image (corrupt, truncated or not an image)");
+  EXPECT_EQ(e, dir.str("imgs") + "/train/b/bad.png: cannot decode image: not a PNG, JPEG, BMP or PNM image (cnnkit "
+                                 "reads only these formats)");
   Datasets d = load_datasets(load_config(folder_config(dir, R"(, "on_bad_image": "skip")")), {});
   EXPECT_EQ(d.train.size(), 6);
   EXPECT_EQ(d.description["skipped_images"], 1);
@@ -103,6 +105,28 @@ TEST(DataFolder, FourChannelModelIsRejected) {
   write_image_folder(dir.path() / "imgs" / "train", {"a"}, 1, 8, 8);
   std::string e = message_of([&] { load_datasets(load_config(folder_config(dir, "", 4)), {}); });
   EXPECT_NE(e.find("image folders give 1 (gray) or 3 (RGB) channels; the model input has 4"), std::string::npos) << e;
+}
+
+TEST(DataFolder, BrokenLinksAreSkippedWithAWarningOtherOddFilesAreErrors) {
+  if (!image_io_available()) GTEST_SKIP() << "built without OpenCV";
+  TempDir dir("folder");
+  write_image_folder(dir.path() / "imgs" / "train", {"a", "b"}, 2, 8, 8);
+  write_image_folder(dir.path() / "imgs" / "test", {"a"}, 1, 8, 8);
+  const fs::path a = dir.path() / "imgs" / "train" / "a";
+  fs::create_symlink(a / "gone.png", a / "dangling.png");
+  fs::create_symlink(a / "loop2.png", a / "loop1.png");
+  fs::create_symlink(a / "loop1.png", a / "loop2.png");
+  fs::create_symlink(dir.path() / "no-such-class", dir.path() / "imgs" / "train" / "c");  // a dangling class folder
+  FolderScan scan = scan_image_folder(dir.str("imgs") + "/train");
+  EXPECT_EQ(scan.class_names, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(scan.files.size(), 4u);
+  EXPECT_EQ(scan.broken_links.size(), 4u);
+  Datasets d = load_datasets(load_config(folder_config(dir)), {});
+  EXPECT_EQ(d.train.size(), 4);
+  // A FIFO named like an image is listed and refused when read, without blocking.
+  ASSERT_EQ(::mkfifo((a / "pipe.png").c_str(), 0600), 0);
+  EXPECT_EQ(message_of([&] { load_datasets(load_config(folder_config(dir)), {}); }),
+            (a / "pipe.png").string() + ": is a named pipe (FIFO), expected an image file");
 }
 
 TEST(DataFolder, LimitDecodesOnlyTheChosenSubsetAndPicksTheSameImages) {

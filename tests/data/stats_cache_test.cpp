@@ -3,6 +3,7 @@
 #include "cnnkit/data/stats_cache.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -113,4 +114,39 @@ TEST_F(StatsCache, CacheFolderFollowsTheEnvironment) {
   EXPECT_EQ(stats_cache_dir(), "/x/cache/cnnkit");
   if (xdg) setenv("XDG_CACHE_HOME", old_xdg.c_str(), 1);
   else unsetenv("XDG_CACHE_HOME");
+}
+
+TEST_F(StatsCache, APoisonedEntryIsAMissNotAWrongNormalisation) {
+  const auto good = training_normalization(config(), {}).normalization;
+  fs::path entry;
+  for (const auto& e : fs::directory_iterator(cache_.path())) entry = e.path();
+  const json original = json::parse(read_file(entry.string()));
+  // Values a [0, 1] pixel statistic cannot take, or a channel count the model does not have.
+  for (const json& poison : {json{{"mean", {0.5, 7.0, 0.5}}}, json{{"std", {0.2, 0.2, -0.1}}},
+                             json{{"std", {0.2, 0.9, 0.2}}}, json{{"mean", {0.5}}, {"std", {0.2}}},
+                             json{{"mean", {0.5, 0.5, 0.5, 0.5}}, {"std", {0.2, 0.2, 0.2, 0.2}}}}) {
+    json e = original;
+    for (auto it = poison.begin(); it != poison.end(); ++it) e[it.key()] = it.value();
+    write_file(entry, e.dump());
+    auto n = training_normalization(config(), {});
+    EXPECT_EQ(n.from, "training split") << poison.dump();
+    EXPECT_EQ(n.normalization.mean, good.mean) << poison.dump();
+  }
+  // A FIFO in place of the entry is a miss too, without blocking.
+  fs::remove(entry);
+  ASSERT_EQ(::mkfifo(entry.c_str(), 0600), 0);
+  EXPECT_EQ(training_normalization(config(), {}).from, "training split");
+}
+
+TEST_F(StatsCache, SymlinkLoopsInADataFolderDoNotHangTheFingerprint) {
+  // An image-folder-like tree with two links back to its root: 2^depth paths if followed blindly.
+  fs::create_directories(data_.path() / "tree" / "a");
+  write_file(data_.path() / "tree" / "a" / "x.bin", "1234");
+  fs::create_directory_symlink(data_.path() / "tree", data_.path() / "tree" / "a" / "up1");
+  fs::create_directory_symlink(data_.path() / "tree", data_.path() / "tree" / "a" / "up2");
+  const json key = {{"format", 1}, {"root", data_.str("tree")}, {"input", {{"channels", 1}}}};
+  write_cached_pixel_stats(key, {data_.str("tree")}, Normalization{{0.5}, {0.25}});
+  auto n = read_cached_pixel_stats(key);
+  ASSERT_TRUE(n.has_value());
+  EXPECT_EQ(n->std, std::vector<double>{0.25});
 }

@@ -1,11 +1,13 @@
 #include "cnnkit/config/config.h"
 
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <stdexcept>
 
 #include "cnnkit/core/atomic_file.h"
 #include "cnnkit/core/error.h"
+#include "cnnkit/core/json_text.h"
 #include "cnnkit/core/strings.h"
 
 namespace cnnkit {
@@ -23,6 +25,110 @@ std::map<std::string, SectionEntry>& sections() {
 
 // Keys the config module owns itself.
 const std::vector<std::string> kOwnKeys = {"name", "description"};
+
+// The byte offset at which arrays and objects first nest deeper than kMaxJsonDepth, or npos.
+// Skips strings and comments; on malformed text the parser reports the real problem.
+std::size_t too_deep_at(const std::string& text) {
+  int depth = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      for (++i; i < text.size() && text[i] != '"'; ++i)
+        if (text[i] == '\\') ++i;
+    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '/') {
+      while (i < text.size() && text[i] != '\n') ++i;
+    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '*') {
+      auto end = text.find("*/", i + 2);
+      i = end == std::string::npos ? text.size() : end + 1;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return i;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return std::string::npos;
+}
+
+std::string line_col(const std::string& text, std::size_t pos) {
+  std::size_t line = 1, col = 1;
+  for (std::size_t i = 0; i < std::min(pos, text.size()); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return std::to_string(line) + ":" + std::to_string(col);
+}
+
+std::string escape_token(const std::string& key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
+
+// Where the first number beyond the range of a double (1e999) sits in JSON text: its byte
+// offset and JSON pointer. nlohmann refuses such numbers with out_of_range.406 but says neither
+// where nor in which value, so this walks the text's structure (strings, comments, keys, array
+// indices) the way the parser would.
+struct TextPlace {
+  std::size_t offset;
+  std::string pointer;
+};
+
+std::optional<TextPlace> overflowing_number(const std::string& text) {
+  struct Frame {
+    bool array;
+    std::size_t index = 0;
+    std::string key;
+    bool expect_key = true;
+  };
+  std::vector<Frame> stack;
+  auto pointer = [&] {
+    std::string p;
+    for (const auto& f : stack) p += "/" + (f.array ? std::to_string(f.index) : escape_token(f.key));
+    return p.empty() ? std::string("/") : p;
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      std::string str;
+      for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\' && i + 1 < text.size()) ++i;
+        str += text[i];
+      }
+      if (!stack.empty() && !stack.back().array && stack.back().expect_key) stack.back().key = str;
+    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '/') {
+      while (i < text.size() && text[i] != '\n') ++i;
+    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '*') {
+      auto end = text.find("*/", i + 2);
+      i = end == std::string::npos ? text.size() : end + 1;
+    } else if (c == '{' || c == '[') {
+      stack.push_back(Frame{c == '['});
+    } else if ((c == '}' || c == ']') && !stack.empty()) {
+      stack.pop_back();
+    } else if (c == ':' && !stack.empty()) {
+      stack.back().expect_key = false;
+    } else if (c == ',' && !stack.empty()) {
+      if (stack.back().array) ++stack.back().index;
+      else stack.back().expect_key = true;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      std::size_t end = i;
+      while (end < text.size() && std::string("0123456789+-.eE").find(text[end]) != std::string::npos) ++end;
+      const double v = std::strtod(text.substr(i, end - i).c_str(), nullptr);
+      if (std::isinf(v)) return TextPlace{i, pointer()};
+      i = end - 1;
+    }
+  }
+  return std::nullopt;
+}
+
+const char* kOutOfRange = "number out of range (beyond the ±1.8e308 of a double)";
 
 }  // namespace
 
@@ -51,47 +157,73 @@ bool Config::has_section(const std::string& key) const {
 }
 
 json parse_json_text(const std::string& text, const std::string& file) {
+  if (auto at = too_deep_at(text); at != std::string::npos) {
+    throw ConfigError(file + ":" + line_col(text, at) + ": JSON nested deeper than " + std::to_string(kMaxJsonDepth) +
+                      " levels");
+  }
+  json doc;
   try {
-    return json::parse(text, nullptr, true, /*ignore_comments=*/true);
+    doc = json::parse(text, nullptr, true, /*ignore_comments=*/true);
+  } catch (const json::out_of_range&) {  // a number beyond a double: 1e999
+    const auto place = overflowing_number(text);
+    throw ConfigError(file + ":" + (place ? place->pointer : line_col(text, text.size())) + ": " + kOutOfRange);
   } catch (const json::parse_error& e) {
     // Turn the byte offset into line and column.
-    std::size_t pos = std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
-    std::size_t line = 1, col = 1;
-    for (std::size_t i = 0; i < pos; ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
-    }
+    const std::size_t pos = std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
     std::string detail = e.what();
     // nlohmann's message: "[json.exception.parse_error.101] parse error at line 3, column 5: syntax error ..."
     auto colon = detail.find(": ", detail.find("parse error"));
     if (colon != std::string::npos) detail = detail.substr(colon + 2);
     if (text.find_first_not_of(" \t\r\n") == std::string::npos) detail = "the file is empty";
-    throw ConfigError(file + ":" + std::to_string(line) + ":" + std::to_string(col) + ": malformed JSON: " + detail);
+    throw ConfigError(file + ":" + line_col(text, pos) + ": malformed JSON: " + detail);
+  }
+  return doc;
+}
+
+namespace {
+
+void apply_override_unchecked(json& doc, const std::string& assignment, ConfigSource& source);
+
+}  // namespace
+
+void apply_override(json& doc, const std::string& assignment, ConfigSource& source) {
+  try {
+    apply_override_unchecked(doc, assignment, source);
+  } catch (const ConfigError& e) {
+    throw ConfigError(printable_text(e.what()));  // names and paths from the option: one line
   }
 }
 
-void apply_override(json& doc, const std::string& assignment, ConfigSource& source) {
-  const std::string option = "--set " + assignment;
+namespace {
+
+void apply_override_unchecked(json& doc, const std::string& assignment, ConfigSource& source) {
+  const std::string option = "--set " + printable_text(assignment);  // names it in errors: one line
   auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {
     throw ConfigError(option + ": expected PATH=VALUE, e.g. training.epochs=5");
   }
   std::string path = assignment.substr(0, eq);
   std::string text = assignment.substr(eq + 1);
+  if (too_deep_at(text) != std::string::npos) {
+    throw ConfigError(option + ": value nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
   json value;
   try {
     value = json::parse(text);
+  } catch (const json::out_of_range&) {  // a number beyond a double: 1e999
+    const auto place = overflowing_number(text);
+    throw ConfigError(option + ": " + kOutOfRange + (place && place->pointer != "/" ? " at " + place->pointer : ""));
   } catch (const json::parse_error&) {
-    value = text;  // bare words are strings: --set data.source=cifar10
+    value = text;  // bare words are strings: --set data.source=cifar10 (any bytes: paths need not be UTF-8)
   }
   json* node = &doc;
   std::string pointer;
   std::string created;  // the first key this option adds, if any: it owns everything below
   auto parts = split(path, '.');
+  if (parts.size() > kMaxOverrideDepth) {
+    throw ConfigError(option + ": path has " + std::to_string(parts.size()) + " names; at most " +
+                      std::to_string(kMaxOverrideDepth) + " are accepted");
+  }
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const std::string& key = parts[i];
     bool last = i + 1 == parts.size();
@@ -135,6 +267,8 @@ void apply_override(json& doc, const std::string& assignment, ConfigSource& sour
   }
   source.overrides[owned] = option;
 }
+
+}  // namespace
 
 Config resolve_config(const json& raw, std::shared_ptr<ConfigSource> source) {
   ConfigView root(raw, source, "");

@@ -40,7 +40,17 @@ class Config {
   std::shared_ptr<const ConfigSource> source_;
 };
 
-// Parses JSON text; malformed input throws ConfigError "file:LINE:COL: malformed JSON: ...".
+// Deepest nesting of arrays and objects accepted in a config (and in a --set value): far more
+// than any model needs (a residual block inside a residual block costs 2 levels), and few
+// enough that no recursive walk over a document can exhaust the stack.
+constexpr int kMaxJsonDepth = 64;
+// Most '.'-separated names in a --set path.
+constexpr std::size_t kMaxOverrideDepth = 32;
+
+// Parses JSON text (comments allowed); malformed input throws ConfigError
+// "file:LINE:COL: malformed JSON: ...", nesting deeper than kMaxJsonDepth
+// "file:LINE:COL: JSON nested deeper than 64 levels", and a number beyond the range of a
+// double (1e999) "file:/pointer: number out of range ...".
 json parse_json_text(const std::string& text, const std::string& file);
 
 // Applies "a.b.0.c=VALUE" to `doc`. VALUE is read as JSON when it parses, else as a string.

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "cnnkit/core/error.h"
+#include "cnnkit/core/json_text.h"
 #include "cnnkit/core/strings.h"
 
 namespace cnnkit {
@@ -47,7 +48,8 @@ std::string ConfigView::where() const {
     }
   }
   if (option) return *option;
-  return source_->file + ":" + (pointer_.empty() ? "/" : pointer_);
+  // Keys (and file names) may hold newlines: the message stays one line.
+  return printable_text(source_->file) + ":" + (pointer_.empty() ? "/" : printable_text(pointer_));
 }
 
 bool ConfigView::overridden() const {
@@ -57,13 +59,20 @@ bool ConfigView::overridden() const {
 }
 
 void ConfigView::fail(const std::string& what) const {
-  if (source_->stored && !overridden()) throw CheckpointError(where() + ": " + what);
-  throw ConfigError(where() + ": " + what);
+  // `what` may quote keys or strings of the file: control characters escaped, one line.
+  const std::string message = where() + ": " + printable_text(what);
+  if (source_->stored && !overridden()) throw CheckpointError(message);
+  throw ConfigError(message);
 }
 
 std::string ConfigView::render(const json& value) {
-  std::string s = value.dump();
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  std::string s = json_text(value);
+  if (s.size() > 60) {
+    // Cut on a character boundary, so the message stays valid UTF-8.
+    std::size_t cut = 57;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    s = s.substr(0, cut) + "...";
+  }
   return s;
 }
 
@@ -116,6 +125,9 @@ void ConfigView::require_array(bool non_empty) const {
 
 std::int64_t ConfigView::as_int(std::int64_t min, std::int64_t max) const {
   if (!is_integer()) fail("must be an integer; got " + render(*node_));
+  if (node_->is_number_unsigned() && node_->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+    fail("must be at most " + std::to_string(max) + "; got " + render(*node_));
+  }
   std::int64_t v = node_->is_number_float() ? static_cast<std::int64_t>(node_->get<double>())
                                             : node_->get<std::int64_t>();
   if (v < min || v > max) {
@@ -147,7 +159,7 @@ double ConfigView::as_double_in(double min, double max, bool min_inclusive, bool
   bool ok = (min_inclusive ? d >= min : d > min) && (max_inclusive ? d <= max : d < max);
   if (!ok) {
     auto num = [](double x) {
-      std::string s = json(x).dump();
+      std::string s = json_text(json(x));
       return s;
     };
     fail("must be in " + std::string(min_inclusive ? "[" : "(") + num(min) + ", " + num(max) +

@@ -7,10 +7,10 @@
 #include <cstring>
 #include <fstream>
 #include <random>
-#include <sstream>
 #include <system_error>
 
 #include "cnnkit/core/error.h"
+#include "cnnkit/core/input_file.h"
 #include "cnnkit/core/interrupt.h"
 
 namespace cnnkit {
@@ -101,15 +101,11 @@ void write_file_atomically(const fs::path& path, std::string_view bytes, bool du
   if (durable) fsync_folder(folder_of(path));
 }
 
-std::string read_text_file(const fs::path& path, const char* what) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) throw ConfigError(path.string() + ": " + what + " not found");
-  if (fs::is_directory(path, ec)) throw ConfigError(path.string() + ": is a directory, expected a " + what);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path.string() + ": cannot read " + what);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+std::string read_text_file(const fs::path& path, const char* what, std::uint64_t max_bytes) {
+  InputFile in(path.string());
+  std::string text;
+  if (!in.read_all(text, max_bytes)) throw ConfigError(in.message(what));
+  return text;
 }
 
 }  // namespace cnnkit

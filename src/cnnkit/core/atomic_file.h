@@ -3,6 +3,7 @@
 // the new one, never half of either; the previous version of the file stays until the new one
 // is complete. Every write, fsync and close is checked; a second Ctrl-C waits for the rename.
 #pragma once
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -23,6 +24,10 @@ void write_atomically(const std::filesystem::path& path, const std::function<voi
 inline void write_text_atomically(const std::filesystem::path& path, std::string_view text) {
   write_file_atomically(path, text, true);
 }
-std::string read_text_file(const std::filesystem::path& path, const char* what);
+// Reads a small text file (a config): a missing file, a directory, a FIFO, a device, a link
+// loop or a file over `max_bytes` throws ConfigError "PATH: ..." (see core/input_file.h).
+constexpr std::uint64_t kMaxTextFileBytes = 64ull << 20;
+std::string read_text_file(const std::filesystem::path& path, const char* what,
+                           std::uint64_t max_bytes = kMaxTextFileBytes);
 
 }  // namespace cnnkit

@@ -1,11 +1,15 @@
 #include "cnnkit/data/idx.h"
 
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cstring>
 #include <filesystem>
 
 #include "cnnkit/core/error.h"
+#include "cnnkit/core/input_file.h"
+#include "cnnkit/core/size_math.h"
+#include "cnnkit/core/strings.h"
 
 namespace cnnkit {
 namespace fs = std::filesystem;
@@ -15,11 +19,15 @@ namespace {
 class GzReader {
  public:
   explicit GzReader(const std::string& path) : path_(path) {
-    std::error_code ec;
-    if (!fs::exists(path, ec)) throw DataError(path + ": file not found");
-    if (fs::is_directory(path, ec)) throw DataError(path + ": is a directory, expected an IDX file");
-    file_ = gzopen(path.c_str(), "rb");
-    if (!file_) throw DataError(path + ": cannot open: " + std::strerror(errno));
+    InputFile in(path);  // refuses directories, FIFOs, devices, link loops without blocking
+    if (!in.ok()) throw DataError(in.message("file"));
+    file_size_ = in.size();
+    const int fd = in.release();
+    file_ = gzdopen(fd, "rb");
+    if (!file_) {
+      ::close(fd);
+      throw DataError(path + ": cannot open: out of memory");
+    }
     gzbuffer(file_, 1 << 20);
   }
   ~GzReader() {
@@ -48,19 +56,29 @@ class GzReader {
     return done;
   }
   std::size_t offset() const { return offset_; }
-  // Counts the bytes left (for the "got N bytes" part of a size error).
-  std::size_t drain() {
+  // Counts the bytes left (for the "N unexpected bytes" part of a size error), up to `limit`.
+  std::size_t drain(std::size_t limit) {
     unsigned char buf[1 << 16];
     std::size_t n = 0;
-    while (std::size_t got = read(buf, sizeof buf)) n += got;
+    while (n <= limit)
+      if (std::size_t got = read(buf, sizeof buf)) n += got;
+      else break;
     return n;
   }
+  // Valid after the first read: true for gzip data, false for a raw file.
+  bool compressed() const { return gzdirect(file_) == 0; }
+  std::uint64_t file_size() const { return file_size_; }
 
  private:
   std::string path_;
   gzFile file_ = nullptr;
   std::size_t offset_ = 0;
+  std::uint64_t file_size_ = 0;
 };
+
+// Deflate cannot expand data by more than about 1032:1, so a gzip file of S bytes never holds
+// more than this many bytes: a header announcing more is damaged or lying.
+std::uint64_t max_gzip_content(std::uint64_t compressed) { return compressed * 1040 + 4096; }
 
 std::uint32_t big_endian(const unsigned char* p) {
   return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3];
@@ -106,6 +124,56 @@ std::vector<std::int64_t> read_header(GzReader& in, const std::string& path, int
   return dims;
 }
 
+std::string dims_text(const std::vector<std::int64_t>& d) {
+  std::string out;
+  for (std::size_t i = 0; i < d.size(); ++i) out += (i ? " × " : "") + std::to_string(d[i]);
+  return out;
+}
+
+// Checks that the payload the header announces can be in this file and in memory, before
+// anything is allocated: a raw file must be exactly header + payload bytes long; a gzip file
+// cannot hold more than max_gzip_content; neither may need more memory than the machine has.
+void check_payload_size(GzReader& in, const std::string& path, const std::vector<std::int64_t>& dims) {
+  const std::size_t header = in.offset();
+  std::int64_t payload = 1;
+  for (auto d : dims) payload = sat_mul(payload, d);
+  const std::string announced = "the header (bytes 4-" + std::to_string(header - 1) + ": " + dims_text(dims) + ")";
+  if (payload == kSizeSaturated) {
+    throw DataError(path + ": " + announced + " announces more data than 64-bit sizes can count");
+  }
+  if (!in.compressed()) {
+    const std::uint64_t expected = static_cast<std::uint64_t>(sat_add(payload, static_cast<std::int64_t>(header)));
+    if (in.file_size() < expected) {
+      throw DataError(path + ": truncated: expected " + std::to_string(expected) + " bytes, got " +
+                      std::to_string(in.file_size()) + " (" + announced + " announces " + std::to_string(payload) +
+                      " data bytes)");
+    }
+    if (in.file_size() > expected) {
+      throw DataError(path + ": " + std::to_string(in.file_size() - expected) + " unexpected bytes after the " +
+                      std::to_string(expected) + " the header announces (byte offset " + std::to_string(expected) +
+                      ")");
+    }
+  } else if (static_cast<std::uint64_t>(payload) > max_gzip_content(in.file_size())) {
+    throw DataError(path + ": corrupt or truncated: " + announced + " announces " + std::to_string(payload) +
+                    " data bytes, more than a gzip file of " + std::to_string(in.file_size()) + " bytes can hold");
+  }
+  if (payload > physical_memory_bytes()) {
+    throw DataError(path + ": " + announced + " announces " + human_bytes(double(payload)) +
+                    " of data, more than the " + human_bytes(double(physical_memory_bytes())) +
+                    " of memory this machine has");
+  }
+}
+
+torch::Tensor allocate(const std::string& path, const std::vector<std::int64_t>& sizes) {
+  try {
+    return torch::empty(sizes, torch::kUInt8);
+  } catch (const c10::Error&) {
+    std::int64_t n = 1;
+    for (auto d : sizes) n = sat_mul(n, d);
+    throw DataError(path + ": cannot allocate " + human_bytes(double(n)) + " for its data (out of memory)");
+  }
+}
+
 // Reads the payload into dst and checks the file ends exactly there.
 void read_payload(GzReader& in, const std::string& path, void* dst, std::size_t n) {
   const std::size_t header = in.offset();
@@ -114,8 +182,10 @@ void read_payload(GzReader& in, const std::string& path, void* dst, std::size_t 
     throw DataError(path + ": truncated: expected " + std::to_string(header + n) + " bytes, got " +
                     std::to_string(header + got));
   }
-  if (std::size_t extra = in.drain()) {
-    throw DataError(path + ": " + std::to_string(extra) + " unexpected bytes after the " + std::to_string(header + n) +
+  constexpr std::size_t kCountLimit = 64u << 20;
+  if (std::size_t extra = in.drain(kCountLimit)) {
+    throw DataError(path + ": " + (extra > kCountLimit ? "more than " : "") + std::to_string(extra) +
+                    " unexpected bytes after the " + std::to_string(header + n) +
                     " the header announces (byte offset " + std::to_string(header + n) + ")");
   }
 }
@@ -125,7 +195,8 @@ void read_payload(GzReader& in, const std::string& path, void* dst, std::size_t 
 torch::Tensor read_idx_images(const std::string& path) {
   GzReader in(path);
   auto d = read_header(in, path, 3, "image");
-  auto images = torch::empty({d[0], 1, d[1], d[2]}, torch::kUInt8);
+  check_payload_size(in, path, d);
+  auto images = allocate(path, {d[0], 1, d[1], d[2]});
   read_payload(in, path, images.data_ptr<std::uint8_t>(), static_cast<std::size_t>(images.numel()));
   return images;
 }
@@ -133,7 +204,8 @@ torch::Tensor read_idx_images(const std::string& path) {
 torch::Tensor read_idx_labels(const std::string& path, std::int64_t num_classes) {
   GzReader in(path);
   auto d = read_header(in, path, 1, "label");
-  auto bytes = torch::empty({d[0]}, torch::kUInt8);
+  check_payload_size(in, path, d);
+  auto bytes = allocate(path, {d[0]});
   read_payload(in, path, bytes.data_ptr<std::uint8_t>(), static_cast<std::size_t>(d[0]));
   const std::uint8_t* p = bytes.data_ptr<std::uint8_t>();
   for (std::int64_t i = 0; i < d[0]; ++i) {
@@ -153,9 +225,15 @@ std::string find_idx_file(const std::string& root, const std::string& name) {
   std::string dotted = name;
   if (auto p = dotted.find("-idx"); p != std::string::npos) dotted[p] = '.';
   std::error_code ec;
-  for (const auto& candidate : {name, name + ".gz", dotted, dotted + ".gz"}) {
+  const std::vector<std::string> candidates = {name, name + ".gz", dotted, dotted + ".gz"};
+  for (const auto& candidate : candidates) {
     fs::path p = fs::path(root) / candidate;
     if (fs::is_regular_file(p, ec)) return p.string();
+  }
+  // Else anything by one of those names (a directory, FIFO, dangling link): the reader says what is wrong.
+  for (const auto& candidate : candidates) {
+    fs::path p = fs::path(root) / candidate;
+    if (fs::symlink_status(p, ec).type() != fs::file_type::not_found && !ec) return p.string();
   }
   throw DataError((fs::path(root) / name).string() + "[.gz]: file not found");
 }

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cnnkit/core/error.h"
+#include "cnnkit/core/size_math.h"
 #include "cnnkit/core/strings.h"
 #include "cnnkit/data/split.h"
 
@@ -31,9 +32,17 @@ FolderScan scan_image_folder(const std::string& dir, const std::vector<std::stri
   if (!fs::is_directory(dir, ec)) throw DataError(dir + ": not a folder; expected DIR/<class>/<image files>");
   FolderScan scan;
   scan.dir = dir;
+  std::vector<std::string> broken;  // dangling links and link loops: skipped with a warning
+  auto is_broken_link = [](const fs::directory_entry& e) {
+    std::error_code s1, s2;
+    return e.is_symlink(s1) && (e.status(s2).type() == fs::file_type::not_found || s2);
+  };
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (!name.empty() && name[0] != '.' && e.is_directory(ec)) scan.class_names.push_back(name);
+    if (name.empty() || name[0] == '.') continue;
+    std::error_code e_ec;
+    if (is_broken_link(e)) broken.push_back(e.path().string());
+    else if (e.is_directory(e_ec)) scan.class_names.push_back(name);
   }
   if (ec) throw DataError(dir + ": cannot list folder: " + ec.message());
   std::sort(scan.class_names.begin(), scan.class_names.end());
@@ -50,7 +59,10 @@ FolderScan scan_image_folder(const std::string& dir, const std::vector<std::stri
     const std::int64_t label = it - label_names.begin();
     std::vector<std::string> files;
     for (const auto& e : fs::directory_iterator(fs::path(dir) / name, ec)) {
-      if (is_image_file_name(e.path().filename().string()) && !e.is_directory(ec)) files.push_back(e.path().string());
+      if (!is_image_file_name(e.path().filename().string())) continue;
+      std::error_code e_ec;
+      if (is_broken_link(e)) broken.push_back(e.path().string());
+      else if (!e.is_directory(e_ec)) files.push_back(e.path().string());  // FIFOs, devices: read_image refuses them
     }
     if (files.empty()) {
       throw DataError((fs::path(dir) / name).string() + ": class folder has no images (.png, .jpg, .jpeg, .bmp)");
@@ -59,6 +71,12 @@ FolderScan scan_image_folder(const std::string& dir, const std::vector<std::stri
     scan.files.insert(scan.files.end(), files.begin(), files.end());
     scan.labels.insert(scan.labels.end(), files.size(), label);
   }
+  std::sort(broken.begin(), broken.end());
+  for (std::size_t i = 0; i < broken.size() && i < 10; ++i) {
+    spdlog::warn("{}: skipped: dangling symbolic link or link loop", broken[i]);
+  }
+  if (broken.size() > 10) spdlog::warn("... {} more broken links skipped in {}", broken.size() - 10, dir);
+  scan.broken_links = std::move(broken);
   return scan;
 }
 
@@ -70,6 +88,7 @@ FolderScan limit_scan(const FolderScan& scan, std::int64_t n, std::int64_t seed)
   FolderScan out;
   out.dir = scan.dir;
   out.class_names = scan.class_names;
+  out.broken_links = scan.broken_links;
   const std::int64_t* idx = chosen.data_ptr<std::int64_t>();
   for (std::int64_t i = 0; i < n; ++i) {
     out.files.push_back(scan.files[static_cast<std::size_t>(idx[i])]);
@@ -80,7 +99,20 @@ FolderScan limit_scan(const FolderScan& scan, std::int64_t n, std::int64_t seed)
 
 FolderLoadResult load_image_folder(const FolderScan& scan, const FolderLoadOptions& o) {
   const auto n = static_cast<std::int64_t>(scan.files.size());
-  auto images = torch::empty({n, o.channels, o.size.height, o.size.width}, torch::kUInt8);
+  const std::int64_t need = sat_mul(sat_mul(n, o.channels), sat_mul(o.size.height, o.size.width));
+  if (need > physical_memory_bytes()) {
+    throw DataError(scan.dir + ": " + with_commas(n) + " images of " + std::to_string(o.size.height) + "×" +
+                    std::to_string(o.size.width) + "×" + std::to_string(o.channels) + " need " +
+                    human_bytes(double(need)) + " of memory, more than the " +
+                    human_bytes(double(physical_memory_bytes())) + " this machine has");
+  }
+  torch::Tensor images;
+  try {
+    images = torch::empty({n, o.channels, o.size.height, o.size.width}, torch::kUInt8);
+  } catch (const c10::Error&) {
+    throw DataError(scan.dir + ": cannot allocate " + human_bytes(double(need)) + " for " + with_commas(n) +
+                    " images (out of memory)");
+  }
   const std::int64_t image_bytes = images.numel() / std::max<std::int64_t>(n, 1);
   std::vector<std::string> errors(static_cast<std::size_t>(n));
   std::vector<char> bad(static_cast<std::size_t>(n), 0), was_resized(static_cast<std::size_t>(n), 0);

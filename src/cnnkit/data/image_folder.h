@@ -17,12 +17,15 @@ struct FolderScan {
   std::vector<std::string> class_names;  // of this folder, sorted
   std::vector<std::string> files;        // sorted by class, then by path
   std::vector<std::int64_t> labels;      // index into the class list passed to scan_image_folder
+  std::vector<std::string> broken_links; // dangling symbolic links and link loops, skipped (warned)
 };
 
 // Lists DIR. With `classes` empty, the class list is DIR's sub-folders; otherwise every
 // sub-folder of DIR must be one of `classes` (a test folder checked against the training
 // classes) and labels index into `classes`. Throws DataError for a missing folder, a folder
-// without class sub-folders, or a class folder without images.
+// without class sub-folders, or a class folder without images. Dangling symbolic links (and
+// link loops) among the class folders and images are skipped with a warning; other entries
+// that are not regular files (FIFOs, devices) are listed and refused by read_image, unread.
 FolderScan scan_image_folder(const std::string& dir, const std::vector<std::string>& classes = {});
 
 // The files (and labels) that stratified_limit(set, n, seed) (data/split.h) would keep of the

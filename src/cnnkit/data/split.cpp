@@ -6,6 +6,8 @@
 #include <random>
 #include <tuple>
 
+#include "cnnkit/core/error.h"
+
 namespace cnnkit {
 
 torch::Tensor stratified_order(const torch::Tensor& labels, std::int64_t seed) {
@@ -13,7 +15,13 @@ torch::Tensor stratified_order(const torch::Tensor& labels, std::int64_t seed) {
   const std::int64_t n = l.numel();
   const std::int64_t* p = l.data_ptr<std::int64_t>();
   std::int64_t classes = 0;
-  for (std::int64_t i = 0; i < n; ++i) classes = std::max(classes, p[i] + 1);
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (p[i] < 0 || p[i] >= kMaxClasses) {
+      throw DataError("label " + std::to_string(p[i]) + " of image " + std::to_string(i) + " is out of range 0.." +
+                      std::to_string(kMaxClasses - 1));
+    }
+    classes = std::max(classes, p[i] + 1);
+  }
   std::vector<std::vector<std::int64_t>> members(static_cast<std::size_t>(classes));
   for (std::int64_t i = 0; i < n; ++i) members[p[i]].push_back(i);
   // std::mt19937_64 is specified exactly by the standard; the Fisher-Yates below is our own,
@@ -46,7 +54,8 @@ ImageSet stratified_limit(const ImageSet& set, std::int64_t n, std::int64_t seed
 }
 
 std::pair<ImageSet, ImageSet> split_validation(const ImageSet& set, double fraction, std::int64_t seed) {
-  const auto k = static_cast<std::int64_t>(std::llround(fraction * double(set.size())));
+  if (!(fraction > 0.0)) return {set, ImageSet{}};  // also NaN
+  const auto k = std::min<std::int64_t>(set.size(), std::llround(std::min(fraction, 1.0) * double(set.size())));
   if (k <= 0) return {set, ImageSet{}};
   auto order = stratified_order(set.labels, seed);
   auto val = std::get<0>(order.narrow(0, 0, k).sort());

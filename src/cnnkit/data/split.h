@@ -10,6 +10,9 @@
 
 namespace cnnkit {
 
+// Labels are class indices in 0..kMaxClasses-1 (DataError otherwise).
+constexpr std::int64_t kMaxClasses = 1 << 20;
+
 // A permutation of 0..N-1 that interleaves the classes: every prefix is (to within one image
 // per class) stratified. Classes are shuffled internally with `seed`.
 torch::Tensor stratified_order(const torch::Tensor& labels, std::int64_t seed);

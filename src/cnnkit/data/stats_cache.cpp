@@ -2,13 +2,18 @@
 
 #include <spdlog/spdlog.h>
 
-#include <chrono>
+#include <sys/stat.h>
+
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "cnnkit/core/atomic_file.h"
+#include "cnnkit/core/input_file.h"
+#include "cnnkit/core/json_text.h"
 
 namespace cnnkit {
 namespace fs = std::filesystem;
@@ -25,44 +30,61 @@ std::uint64_t fnv1a(const std::string& s) {
   return h;
 }
 
-std::int64_t mtime_ns(const fs::path& p, std::error_code& ec) {
-  auto t = fs::last_write_time(p, ec);
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+// Adds the regular files under directory `dir` (following links) to count/total/latest. Each
+// directory is visited once (by device and inode), so link loops end; depth and entries are
+// bounded. False when something cannot be read or a bound is hit: no fingerprint, no cache.
+bool walk(const std::string& dir, int depth, std::set<std::pair<dev_t, ino_t>>& seen, std::int64_t& count,
+          std::uintmax_t& total, std::int64_t& latest) {
+  struct stat st {};
+  if (depth > 16 || ::stat(dir.c_str(), &st) != 0) return false;
+  if (!seen.insert({st.st_dev, st.st_ino}).second) return true;  // reached again through a link: counted once
+  latest = std::max<std::int64_t>(latest, std::int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string path = it->path().string();
+    struct stat e {};
+    if (::stat(path.c_str(), &e) != 0) continue;  // a dangling link: not data
+    if (S_ISDIR(e.st_mode)) {
+      if (!walk(path, depth + 1, seen, count, total, latest)) return false;
+    } else if (S_ISREG(e.st_mode)) {
+      if (++count > 10000000) return false;
+      total += static_cast<std::uintmax_t>(e.st_size);
+      latest = std::max<std::int64_t>(latest, std::int64_t(e.st_mtim.tv_sec) * 1000000000 + e.st_mtim.tv_nsec);
+    }
+  }
+  return !ec;
 }
 
 // What would change if the data changed: size and mtime of a file; for a folder, the number,
 // total size and latest mtime of the regular files under it. Null when it cannot be read.
 json fingerprint(const std::string& path) {
-  std::error_code ec;
-  const fs::path p(path);
-  if (fs::is_regular_file(p, ec)) {
-    auto size = fs::file_size(p, ec);
-    if (ec) return nullptr;
-    auto mt = mtime_ns(p, ec);
-    if (ec) return nullptr;
-    return {{"size", size}, {"mtime_ns", mt}};
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return nullptr;
+  if (S_ISREG(st.st_mode)) {
+    return {{"size", std::uintmax_t(st.st_size)},
+            {"mtime_ns", std::int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec}};
   }
-  if (!fs::is_directory(p, ec)) return nullptr;
-  std::int64_t count = 0, latest = mtime_ns(p, ec);
+  if (!S_ISDIR(st.st_mode)) return nullptr;
+  std::set<std::pair<dev_t, ino_t>> seen;
+  std::int64_t count = 0, latest = 0;
   std::uintmax_t total = 0;
-  for (fs::recursive_directory_iterator it(p, fs::directory_options::follow_directory_symlink, ec), end;
-       !ec && it != end; it.increment(ec)) {
-    std::error_code e;
-    const auto& entry = *it;
-    auto mt = mtime_ns(entry.path(), e);
-    if (!e) latest = std::max(latest, mt);
-    if (entry.is_regular_file(e)) {
-      ++count;
-      total += entry.file_size(e);
-    }
-  }
-  if (ec) return nullptr;
+  if (!walk(path, 0, seen, count, total, latest)) return nullptr;
   return {{"files", count}, {"size", total}, {"mtime_ns", latest}};
+}
+
+// Statistics of [0, 1] pixel values: finite, means in [0, 1], stds in [0, 0.5].
+bool plausible(const Normalization& n, std::size_t channels) {
+  if (n.mean.size() != channels || n.std.size() != channels) return false;
+  for (std::size_t c = 0; c < channels; ++c) {
+    if (!std::isfinite(n.mean[c]) || !std::isfinite(n.std[c])) return false;
+    if (n.mean[c] < 0.0 || n.mean[c] > 1.0 || n.std[c] < 0.0 || n.std[c] > 0.5) return false;
+  }
+  return true;
 }
 
 fs::path entry_path(const json& key) {
   char name[48];
-  std::snprintf(name, sizeof name, "pixel-stats-%016llx.json", static_cast<unsigned long long>(fnv1a(key.dump())));
+  std::snprintf(name, sizeof name, "pixel-stats-%016llx.json", static_cast<unsigned long long>(fnv1a(json_text(key))));
   return fs::path(stats_cache_dir()) / name;
 }
 
@@ -84,11 +106,11 @@ json pixel_stats_key(const Config& config, const std::string& absolute_root) {
 std::optional<Normalization> read_cached_pixel_stats(const json& key) {
   if (stats_cache_dir().empty()) return std::nullopt;
   const fs::path path = entry_path(key);
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) return std::nullopt;
   try {
-    std::ifstream in(path);
-    json e = json::parse(in);
+    InputFile in(path.string());  // a FIFO or device planted in the cache is a miss, not a hang
+    std::string text;
+    if (!in.read_all(text, 16u << 20)) return std::nullopt;
+    json e = parse_json_text(text, path.string());  // depth-limited
     if (e.at("key") != key) return std::nullopt;
     for (const auto& f : e.at("files"))
       if (fingerprint(f.at("path").get<std::string>()) != f.at("fingerprint")) {
@@ -96,7 +118,10 @@ std::optional<Normalization> read_cached_pixel_stats(const json& key) {
         return std::nullopt;
       }
     Normalization n{e.at("mean").get<std::vector<double>>(), e.at("std").get<std::vector<double>>()};
-    if (n.mean.empty() || n.mean.size() != n.std.size()) return std::nullopt;
+    if (!plausible(n, key.at("input").at("channels").get<std::size_t>())) {
+      spdlog::debug("{}: implausible statistics ignored", path.string());
+      return std::nullopt;
+    }
     return n;
   } catch (const std::exception& ex) {
     spdlog::debug("{}: unreadable cache entry ignored: {}", path.string(), ex.what());
@@ -117,7 +142,7 @@ void write_cached_pixel_stats(const json& key, const std::vector<std::string>& f
     json e = {{"key", key}, {"files", list}, {"mean", stats.mean}, {"std", stats.std}};
     std::error_code ec;
     fs::create_directories(path.parent_path(), ec);
-    write_file_atomically(path, e.dump(2) + "\n", /*durable=*/false);
+    write_file_atomically(path, json_text(e, 2) + "\n", /*durable=*/false);
   } catch (const std::exception& ex) {
     spdlog::debug("{}: cache entry not written: {}", path.string(), ex.what());
   }

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "cnnkit/core/error.h"
+#include "cnnkit/core/json_text.h"
 #include "cnnkit/data/normalization.h"
 
 namespace cnnkit {
@@ -60,10 +61,16 @@ TrainedModel load_trained_model(const std::string& checkpoint_or_run_dir, const 
   t.config = config ? *config : with_overrides(t.checkpoint.config, overrides);
   if (config && config->resolved().at("input") != t.checkpoint.config.resolved().at("input")) {
     throw CheckpointError(t.checkpoint.path + ": checkpoint does not match the config " + config->source().file +
-                          ": it takes input " + t.checkpoint.config.resolved().at("input").dump() + ", the config " +
-                          config->resolved().at("input").dump());
+                          ": it takes input " + json_text(t.checkpoint.config.resolved().at("input")) +
+                          ", the config " + json_text(config->resolved().at("input")));
   }
-  t.model = build_model(t.config);
+  try {
+    t.model = build_model(t.config);
+  } catch (const ConfigError& e) {
+    if (config || !overrides.empty()) throw;  // the user's config or --set: exit 2
+    // The checkpoint's own config (e.g. a model too large for this machine): data, exit 1.
+    throw CheckpointError(std::string(e.what()) + " (the config stored in the checkpoint)");
+  }
   t.weights = weights.empty() ? default_weight_set(t.checkpoint) : weights;
   load_weights(t.checkpoint, t.model, t.weights);
   t.weights_description = weight_set_description(t.checkpoint, t.weights);

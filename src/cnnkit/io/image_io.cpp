@@ -4,9 +4,12 @@
 #include <fstream>
 #include <map>
 #include <algorithm>
+#include <atomic>
 
 #include "cnnkit/core/atomic_file.h"
 #include "cnnkit/core/error.h"
+#include "cnnkit/core/input_file.h"
+#include "cnnkit/io/image_header.h"
 #include "cnnkit/core/strings.h"
 #include "cnnkit/io/draw.h"
 
@@ -69,22 +72,33 @@ bool image_io_available() {
 #endif
 }
 
+namespace {
+std::atomic<std::int64_t> g_max_image_pixels{kMaxImagePixels};
+}  // namespace
+
+std::int64_t max_image_pixels() { return g_max_image_pixels.load(); }
+void set_max_image_pixels(std::int64_t pixels) { g_max_image_pixels = pixels > 0 ? pixels : kMaxImagePixels; }
+
 torch::Tensor read_image(const std::string& path, int channels, ImageSize resize_to, ImageSize* original) {
   if (channels != 1 && channels != 3) {
     throw ImageIOError(path + ": images can be read with 1 or 3 channels; asked for " + std::to_string(channels));
   }
 #ifdef CNNKIT_WITH_OPENCV
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) throw ImageIOError(path + ": is a directory, not an image file");
-  if (!fs::exists(path, ec)) throw ImageIOError(path + ": image file not found");
-  if (!fs::is_regular_file(path, ec)) throw ImageIOError(path + ": not a regular file, not an image file");
+  // Read the bytes ourselves (regular files only, bounded), check what the header promises,
+  // then let OpenCV decode from memory.
+  InputFile in(path);
+  std::string bytes;
+  if (!in.read_all(bytes, kMaxImageFileBytes)) throw ImageIOError(in.message("image file"));
+  const ImageHeader header = inspect_image_bytes(bytes, max_image_pixels());
+  if (!header.problem.empty()) throw ImageIOError(path + ": cannot decode image: " + header.problem);
   cv::Mat m;
   try {
-    m = cv::imread(path, channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
+    cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8UC1, bytes.data());
+    m = cv::imdecode(encoded, channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
   } catch (const cv::Exception& e) {
     throw ImageIOError(path + ": cannot decode image: " + e.err);
   }
-  if (m.empty()) throw ImageIOError(path + ": cannot decode image (corrupt, truncated or not an image)");
+  if (m.empty()) throw ImageIOError(path + ": cannot decode image (corrupt or truncated " + header.format + ")");
   if (original) *original = ImageSize{m.rows, m.cols};
   if (channels == 3) cv::cvtColor(m, m, cv::COLOR_BGR2RGB);
   return from_mat(resized(m, resize_to));

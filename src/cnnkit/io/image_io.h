@@ -19,12 +19,21 @@ struct ImageSize {
   bool empty() const { return height <= 0 || width <= 0; }
 };
 
-// Decodes an image file (PNG, JPEG, BMP, ... whatever OpenCV reads) into uint8 [C, H, W].
+// Largest image file read, and most pixels decoded (134 megapixels, e.g. 11,585×11,585).
+constexpr std::uint64_t kMaxImageFileBytes = 1ull << 30;
+constexpr std::int64_t kMaxImagePixels = std::int64_t(1) << 27;
+// The pixel limit in force (kMaxImagePixels unless lowered, e.g. by a fuzzer; <= 0 resets).
+std::int64_t max_image_pixels();
+void set_max_image_pixels(std::int64_t pixels);
+
+// Decodes an image file (PNG, JPEG, BMP or PNM; see io/image_header.h) into uint8 [C, H, W].
 // channels: 1 (gray; colour images converted with OpenCV's luma weights) or 3 (RGB; gray
 // replicated); alpha is dropped, 16-bit images scaled to 8 bits. When `resize_to` is set and
 // differs from the file's size the image is resized (area filter to shrink, bilinear to grow).
-// `original`, when given, receives the size in the file. A missing, unreadable or corrupt file
-// throws ImageIOError naming it.
+// `original`, when given, receives the size in the file. A missing, unreadable, corrupt or
+// truncated file, a file that is not a regular file (directory, FIFO, device, dangling link),
+// another format, or more pixels than max_image_pixels() throws ImageIOError naming it, before
+// anything is decoded.
 torch::Tensor read_image(const std::string& path, int channels, ImageSize resize_to = {},
                          ImageSize* original = nullptr);
 

@@ -23,7 +23,8 @@ class BatchNormLayer : public LayerType {
   std::vector<std::string> keys() const override { return batch_norm_keys(); }
   json example() const override { return {{"momentum", 0.1}, {"scale", false}}; }
   json resolve(const ConfigView& p, ResolveContext&) const override { return resolve_batch_norm_keys(p); }
-  BuiltLayer build(const ConfigView& p, const Shape& in, const BuildContext&) const override {
+  BuiltLayer build(const ConfigView& p, const Shape& in, const BuildContext& ctx) const override {
+    reserve_parameters(p, ctx, sat_mul(4, in.is_spatial() ? in.channels() : in.features()));
     BuiltLayer b;
     b.module = make_batch_norm(p, in.is_spatial() ? in.channels() : in.features(), in.is_spatial());
     b.output = in;

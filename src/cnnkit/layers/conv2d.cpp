@@ -85,6 +85,9 @@ class Conv2dLayer : public LayerType {
     }
     if (p.at("init").as_string() == "patch_whitening") check_whitening(p, in, k, d, groups, filters);
     Pair out_hw = output_size(hw, pad, k, s, d);
+    const bool bias = p.at("bias").as_bool(), bn = batch_norm_enabled(p);
+    const std::int64_t weights = sat_mul(sat_mul(filters, in.channels() / groups), sat_mul(k.first, k.second));
+    reserve_parameters(p, ctx, sat_add(weights, (bias ? filters : 0) + (bn ? 4 * filters : 0)));
     Pair conv_hw = out_hw;
     if (auto mp = p.find("maxpool")) {
       const Pair m = parse_pair(*mp);
@@ -102,7 +105,7 @@ class Conv2dLayer : public LayerType {
                     .stride({s.first, s.second})
                     .dilation({d.first, d.second})
                     .groups(groups)
-                    .bias(p.at("bias").as_bool());
+                    .bias(bias);
     if (pad.symmetric()) {
       opts.padding(std::vector<std::int64_t>{pad.top, pad.left});
     } else {
@@ -116,14 +119,14 @@ class Conv2dLayer : public LayerType {
       const Pair m = parse_pair(*mp);
       seq->push_back("pool", nn::MaxPool2d(nn::MaxPool2dOptions({m.first, m.second}).stride({m.first, m.second})));
     }
-    if (batch_norm_enabled(p)) seq->push_back("bn", make_batch_norm(p.at("batch_norm"), filters, /*spatial=*/true));
+    if (bn) seq->push_back("bn", make_batch_norm(p.at("batch_norm"), filters, /*spatial=*/true));
     std::string act = p.at("activation").as_string();
     if (act != "linear") seq->push_back("act", make_activation(act, p.get_double("alpha", default_alpha(act))));
 
     BuiltLayer b;
     b.module = nn::AnyModule(seq);
     b.output = Shape::spatial(filters, out_hw.first, out_hw.second);
-    b.macs = conv_hw.first * conv_hw.second * filters * (in.channels() / groups) * k.first * k.second;
+    b.macs = sat_mul(sat_mul(conv_hw.first, conv_hw.second), weights);
     return b;
   }
 

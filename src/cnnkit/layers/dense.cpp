@@ -39,19 +39,22 @@ class DenseLayer : public LayerType {
   BuiltLayer build(const ConfigView& p, const Shape& in, const BuildContext& ctx) const override {
     require_flat(p, in);
     std::int64_t units = p.at("units").as_int(1);
+    const bool bias = p.at("bias").as_bool(), bn = batch_norm_enabled(p);
+    const std::int64_t weights = sat_mul(in.features(), units);
+    reserve_parameters(p, ctx, sat_add(weights, (bias ? units : 0) + (bn ? 4 * units : 0)));
     namespace nn = torch::nn;
     LayerStack seq;
-    nn::Linear linear(nn::LinearOptions(in.features(), units).bias(p.at("bias").as_bool()));
+    nn::Linear linear(nn::LinearOptions(in.features(), units).bias(bias));
     init_weights(*linear, ctx.init);
     apply_trainable(p.at("trainable").json_value(), linear->weight, linear->bias);
     seq->push_back("linear", linear);
-    if (batch_norm_enabled(p)) seq->push_back("bn", make_batch_norm(p.at("batch_norm"), units, /*spatial=*/false));
+    if (bn) seq->push_back("bn", make_batch_norm(p.at("batch_norm"), units, /*spatial=*/false));
     std::string act = p.at("activation").as_string();
     if (act != "linear") seq->push_back("act", make_activation(act, p.get_double("alpha", default_alpha(act))));
     BuiltLayer b;
     b.module = nn::AnyModule(seq);
     b.output = Shape::flat(units);
-    b.macs = in.features() * units;
+    b.macs = weights;
     return b;
   }
 };

@@ -1,5 +1,8 @@
 #include "cnnkit/layers/layer_registry.h"
 
+#include <c10/util/Exception.h>
+
+#include <atomic>
 #include <regex>
 #include <stdexcept>
 
@@ -105,6 +108,43 @@ json resolve_layer_list(const ConfigView& list, ResolveContext& ctx) {
   return out;
 }
 
+namespace {
+std::atomic<std::int64_t> g_memory_limit{0};
+}  // namespace
+
+std::int64_t model_memory_limit() {
+  const std::int64_t set = g_memory_limit.load();
+  return set > 0 ? set : physical_memory_bytes();
+}
+
+void set_model_memory_limit(std::int64_t bytes) { g_memory_limit = bytes; }
+
+namespace {
+
+[[noreturn]] void over_budget(const ConfigView& at, const MemoryBudget& b, const std::string& what) {
+  auto type = at.find("type");
+  std::string who = type && type->is_string() ? type->as_string() : "the model";
+  if (auto name = at.find("name"); name && name->is_string()) who += " '" + name->as_string() + "'";
+  at.fail(who + ": " + what + " brings the model to about " + human_bytes(double(b.total_bytes())) +
+          " (parameters " + human_bytes(double(sat_mul(b.param_count, 4))) + " + activations of one image " +
+          human_bytes(double(b.activation_bytes)) + ", float32), more than the " + human_bytes(double(b.limit_bytes)) +
+          " of memory this machine has");
+}
+
+}  // namespace
+
+void reserve_parameters(const ConfigView& layer, const BuildContext& ctx, std::int64_t count) {
+  MemoryBudget& b = *ctx.budget;
+  b.param_count = sat_add(b.param_count, count);
+  if (b.total_bytes() > b.limit_bytes) over_budget(layer, b, with_commas(count) + " parameters");
+}
+
+void reserve_activations(const ConfigView& at, const BuildContext& ctx, std::int64_t bytes, const std::string& what) {
+  MemoryBudget& b = *ctx.budget;
+  b.activation_bytes = sat_add(b.activation_bytes, bytes);
+  if (b.total_bytes() > b.limit_bytes) over_budget(at, b, what);
+}
+
 BuiltLayer build_layer(const ConfigView& layer, const Shape& input, const BuildContext& ctx) {
   const LayerType& t = lookup(layer);
   BuildContext local = ctx;
@@ -112,7 +152,17 @@ BuiltLayer build_layer(const ConfigView& layer, const Shape& input, const BuildC
     std::string s = init->as_string();
     if (s != "inherit") local.init = s;
   }
-  BuiltLayer built = t.build(layer, input, local);
+  const std::int64_t params_before = ctx.budget->param_count;
+  BuiltLayer built;
+  try {
+    built = t.build(layer, input, local);
+  } catch (const c10::Error& e) {
+    // Within the budget, yet the allocator said no (memory taken by others, limits).
+    const std::string what = e.what_without_backtrace();
+    throw Error(layer.where() + ": cannot build " + t.type() + " layer: " + what.substr(0, what.find('\n')));
+  }
+  built.param_count = ctx.budget->param_count - params_before;
+  reserve_activations(layer, ctx, sat_mul(built.output.numel(), 4), "its output " + built.output.str());
   built.name = layer.at("name").as_string();
   built.type = t.type();
   built.input = input;

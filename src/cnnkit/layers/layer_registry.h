@@ -16,6 +16,7 @@
 #include <torch/nn/modules/container/any.h>
 
 #include "cnnkit/config/config_view.h"
+#include "cnnkit/core/size_math.h"
 #include "cnnkit/layers/shape.h"
 
 namespace cnnkit {
@@ -27,9 +28,33 @@ struct ResolveContext {
   std::string next_name(const std::string& type);
 };
 
+// What a model will cost in memory, counted while it is built, so that an absurd config is
+// refused before its weights are allocated: float32 parameters (and batch-norm statistics) of
+// every layer, plus the float32 input and outputs of every layer for one image.
+// The memory a model may need: this machine's physical memory unless set lower (fuzzers).
+std::int64_t model_memory_limit();
+void set_model_memory_limit(std::int64_t bytes);  // <= 0: back to the physical memory
+
+struct MemoryBudget {
+  std::int64_t limit_bytes = model_memory_limit();
+  std::int64_t param_count = 0;               // saturating sums (core/size_math.h)
+  std::int64_t activation_bytes = 0;
+  std::int64_t total_bytes() const { return sat_add(sat_mul(param_count, 4), activation_bytes); }
+};
+
 struct BuildContext {
   std::string init = "default";  // model-wide weight initialisation, a layer may override it
+  // Shared by every layer of one model (copies of the context share it).
+  std::shared_ptr<MemoryBudget> budget = std::make_shared<MemoryBudget>();
 };
+
+// Layers with weights call this with the number of values they are about to allocate
+// (parameters and buffers, as count_parameters counts them), computed with sat_mul/sat_add,
+// BEFORE creating their modules. Throws ConfigError at `layer` when the model would no longer
+// fit in the budget, with the estimate.
+void reserve_parameters(const ConfigView& layer, const BuildContext& ctx, std::int64_t count);
+// The same for one image's activations (build_layer calls it for every layer's output).
+void reserve_activations(const ConfigView& at, const BuildContext& ctx, std::int64_t bytes, const std::string& what);
 
 // One built config layer.
 struct BuiltLayer {
@@ -38,7 +63,8 @@ struct BuiltLayer {
   torch::nn::AnyModule module;
   Shape input;
   Shape output;
-  std::int64_t macs = 0;             // multiply-adds per example (conv and dense work)
+  std::int64_t macs = 0;             // multiply-adds per example (conv and dense work), saturating
+  std::int64_t param_count = 0;      // what the layer (and its children) reserved in the budget
   std::vector<BuiltLayer> children;  // nested layers (residual body), addressable as "i.j"
   json params;                       // the resolved config of this layer
 };
@@ -58,6 +84,7 @@ class LayerType {
   // Validates the parameters and returns them with defaults filled in.
   virtual json resolve(const ConfigView& params, ResolveContext& ctx) const = 0;
   // Builds from resolved parameters. Throws ShapeError when the input shape does not fit.
+  // Calls reserve_parameters() before allocating any weights.
   virtual BuiltLayer build(const ConfigView& params, const Shape& input, const BuildContext& ctx) const = 0;
 };
 

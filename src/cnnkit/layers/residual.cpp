@@ -65,7 +65,7 @@ class ResidualLayer : public LayerType {
     LayerStack body;
     for (auto& child : b.children) {
       body->push_back(child.name, child.module);
-      b.macs += child.macs;
+      b.macs = sat_add(b.macs, child.macs);
     }
     LayerStack shortcut;
     bool project = p.at("shortcut").as_string() == "projection" || out != in;
@@ -75,11 +75,14 @@ class ResidualLayer : public LayerType {
       if ((in.height() - 1) / sh + 1 != out.height() || (in.width() - 1) / sw + 1 != out.width()) {
         shape_fail(p, "no 1×1 strided projection maps the input " + in.str() + " onto the body's output " + out.str());
       }
+      const bool bn = p.at("shortcut_batch_norm").as_bool();
+      const std::int64_t weights = sat_mul(in.channels(), out.channels());
+      reserve_parameters(p, ctx, sat_add(weights, bn ? 4 * out.channels() : 0));
       nn::Conv2d conv(nn::Conv2dOptions(in.channels(), out.channels(), 1).stride({sh, sw}).bias(false));
       init_weights(*conv, ctx.init);
       shortcut->push_back("conv", conv);
-      if (p.at("shortcut_batch_norm").as_bool()) shortcut->push_back("bn", nn::BatchNorm2d(out.channels()));
-      b.macs += out.height() * out.width() * out.channels() * in.channels();
+      if (bn) shortcut->push_back("bn", nn::BatchNorm2d(out.channels()));
+      b.macs = sat_add(b.macs, sat_mul(sat_mul(out.height(), out.width()), weights));
     }
     std::string act = p.at("activation").as_string();
     nn::AnyModule activation;

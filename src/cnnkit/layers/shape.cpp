@@ -1,10 +1,12 @@
 #include "cnnkit/layers/shape.h"
 
+#include "cnnkit/core/size_math.h"
+
 namespace cnnkit {
 
 std::int64_t Shape::numel() const {
   std::int64_t n = 1;
-  for (auto d : dims) n *= d;
+  for (auto d : dims) n = sat_mul(n, d);
   return n;
 }
 

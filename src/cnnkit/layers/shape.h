@@ -21,7 +21,7 @@ struct Shape {
   std::int64_t height() const { return dims.at(1); }
   std::int64_t width() const { return dims.at(2); }
   std::int64_t features() const { return dims.at(0); }
-  std::int64_t numel() const;
+  std::int64_t numel() const;  // saturates at kSizeSaturated instead of overflowing
   // Keras order for people: "28×28×32" (height×width×channels), "2048" for flat.
   std::string str() const;
   // {"channels":32,"height":28,"width":28} or {"features":2048}

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "cnnkit/core/error.h"
+#include "cnnkit/core/size_math.h"
 #include "cnnkit/core/strings.h"
 
 namespace cnnkit {
@@ -43,6 +44,7 @@ Model build_model(const Config& config) {
   model.input = Shape::spatial(input.at("channels").as_int(), input.at("height").as_int(), input.at("width").as_int());
   BuildContext ctx;
   ctx.init = config.section("init").as_string();
+  reserve_activations(input, ctx, sat_mul(model.input.numel(), 4), "the input " + model.input.str());
   model.layers = build_layer_list(config.section("layers"), model.input, ctx);
   for (auto& layer : model.layers) model.net->push_back(layer.name, layer.module);
   return model;

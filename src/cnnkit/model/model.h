@@ -33,7 +33,9 @@ class Model {
 };
 
 // Builds the model from a resolved config's input, init and layers sections (shape
-// inference; throws ShapeError naming the layer and both shapes).
+// inference; throws ShapeError naming the layer and both shapes). A model whose float32
+// parameters plus one image's activations exceed model_memory_limit() (the machine's memory)
+// is refused with ConfigError and the estimate before its weights are allocated.
 Model build_model(const Config& config);
 
 // Parameter counts: trainable parameters, and non-trainable state counted as Keras does

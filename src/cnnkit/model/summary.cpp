@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "cnnkit/core/size_math.h"
 #include "cnnkit/core/strings.h"
 
 namespace cnnkit {
@@ -20,7 +21,7 @@ nlohmann::json layer_row(const BuiltLayer& layer, const std::string& path, int d
           {"params", pc.total()},
           {"trainable_params", pc.trainable},
           {"macs", layer.macs},
-          {"activation_bytes", layer.output.numel() * 4}};
+          {"activation_bytes", sat_mul(layer.output.numel(), 4)}};
 }
 
 void add_rows(const std::vector<BuiltLayer>& layers, const std::string& prefix, int depth, nlohmann::json& rows) {
@@ -54,8 +55,8 @@ nlohmann::json summarize(const Model& model, const std::string& name) {
   ParamCount pc = count_parameters(*model.net);
   std::int64_t macs = 0, act = 0;
   for (const auto& l : model.layers) {
-    macs += l.macs;
-    act += l.output.numel() * 4;
+    macs = sat_add(macs, l.macs);
+    act = sat_add(act, sat_mul(l.output.numel(), 4));
   }
   return {{"model", name},
           {"input_shape", model.input.to_json()},
@@ -64,9 +65,9 @@ nlohmann::json summarize(const Model& model, const std::string& name) {
           {"total_params", pc.total()},
           {"trainable_params", pc.trainable},
           {"non_trainable_params", pc.non_trainable},
-          {"param_bytes", pc.total() * 4},
+          {"param_bytes", sat_mul(pc.total(), 4)},
           {"macs_per_image", macs},
-          {"flops_per_image", 2 * macs},
+          {"flops_per_image", sat_mul(2, macs)},
           {"activation_bytes_per_image", act}};
 }
 
