@@ -29,7 +29,9 @@ CLI::Option* add_json_flag(CLI::App* sub, bool& json, const std::string& what = 
 CLI::Option* add_batch_size_option(CLI::App* sub, int& batch, const std::string& what);
 // --checkpoint FILE|RUN_DIR, also accepted as the first positional argument when `positional`
 // (`cnnkit evaluate runs/x`). When neither is given, commands call default_checkpoint_or_latest().
-CLI::Option* add_checkpoint_option(CLI::App* sub, std::string& path, const std::string& prefer = "best.pt",
+// Which checkpoint a run directory stands for (choose_checkpoint_to_evaluate), for help texts.
+constexpr const char* kRunCheckpointRule = "best.pt when the run chose it on a validation split, else last.pt";
+CLI::Option* add_checkpoint_option(CLI::App* sub, std::string& path, const std::string& prefer = kRunCheckpointRule,
                                    bool positional = false);
 
 // Where runs are looked for when a command is given no checkpoint: ./runs.

@@ -31,6 +31,8 @@ struct Recipe {
                                                 {"cnnkit/config", std::string(kConfig)},
                                                 {"cnnkit/meta", std::string("{}")}};
   std::function<void(std::vector<std::pair<std::string, torch::Tensor>>&)> damage_weights;
+  // A weight set "ema" (prefix "ema/": every weight again, under "tensors"), damaged by this.
+  std::function<void(std::vector<std::pair<std::string, torch::Tensor>>&)> ema_set;
 };
 
 std::string write_archive(const test::TempDir& dir, const Recipe& r) {
@@ -44,17 +46,27 @@ std::string write_archive(const test::TempDir& dir, const Recipe& r) {
   for (const auto& [k, t] : params) weights.write(k, t);
   for (const auto& b : m.net->named_buffers(true)) weights.write(b.key(), b.value(), true);
   archive.write("model", weights);
+  if (r.ema_set) {
+    std::vector<std::pair<std::string, torch::Tensor>> set;
+    for (const auto& p : m.net->named_parameters(true)) set.emplace_back(p.key(), p.value().detach().clone());
+    for (const auto& b : m.net->named_buffers(true)) set.emplace_back(b.key(), b.value().detach().clone());
+    r.ema_set(set);
+    torch::serialize::OutputArchive tensors;
+    for (const auto& [k, t] : set) tensors.write("ema/" + k, t);
+    archive.write("tensors", tensors);
+  }
   const std::string path = dir.str("damaged.pt");
   archive.save_to(path);
   return path;
 }
 
-// The CheckpointError message of reading `path` and loading its weights into its own model.
-std::string load_error(const std::string& path) {
+// The CheckpointError message of reading `path` and loading its weights (or weight set `set`)
+// into its own model.
+std::string load_error(const std::string& path, const std::string& set = kRawWeights) {
   try {
     LoadedCheckpoint ck = read_checkpoint(path);
     Model m = build_model(ck.config);
-    load_weights(ck, m);
+    load_weights(ck, m, set);
   } catch (const CheckpointError& e) {
     return e.what();
   } catch (const std::exception& e) {
@@ -132,6 +144,29 @@ TEST(CheckpointDamage, WeightsOfAnotherDtypeOrNotFinite) {
   EXPECT_EQ(load_error(write_archive(dir, r)),
             p + ": checkpoint does not match the model: no weights for 'conv2d.conv.weight' (the config differs from "
                 "the one it was trained with)");
+}
+
+// A weight set (training.ema's average) gets the checks of the model's own weights.
+TEST(CheckpointDamage, WeightSetsAreCheckedLikeTheWeights) {
+  test::TempDir dir;
+  const std::string p = dir.str("damaged.pt");
+  Recipe r;
+  r.records["cnnkit/meta"] = std::string(R"({"weight_sets": {"ema": {"prefix": "ema/"}}})");
+  r.ema_set = [](auto&) {};
+  EXPECT_EQ(load_error(write_archive(dir, r), "ema"), "<no error>");
+  r.ema_set = [](auto& w) { w[0].second.view(-1)[0] = NAN; };
+  EXPECT_EQ(load_error(write_archive(dir, r), "ema"),
+            p + ": damaged checkpoint: weight set 'ema': 'conv2d.conv.weight' holds NaN or infinite values");
+  r.ema_set = [](auto& w) { w[0].second = w[0].second.to(torch::kFloat64); };
+  EXPECT_EQ(load_error(write_archive(dir, r), "ema"),
+            p + ": damaged checkpoint: weight set 'ema': 'conv2d.conv.weight' holds Double values, the model expects "
+                "Float");
+  r.ema_set = [](auto& w) { w.erase(w.begin()); };
+  EXPECT_EQ(load_error(write_archive(dir, r), "ema"), p + ": weight set 'ema' has no tensor for 'conv2d.conv.weight'");
+  r.ema_set = [](auto&) {};
+  r.records["cnnkit/meta"] = std::string(R"({"weight_sets": {"ema": {"prefix": 3}}})");
+  EXPECT_EQ(load_error(write_archive(dir, r), "ema"),
+            p + ": damaged checkpoint: metadata of weight set 'ema' has no prefix string");
 }
 
 TEST(CheckpointDamage, PathsThatAreNotRegularFiles) {

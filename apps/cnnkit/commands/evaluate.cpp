@@ -127,8 +127,7 @@ int run_evaluate(const EvaluateOptions& o, const GlobalOptions& g) {
 Command register_evaluate(CLI::App& app, const GlobalOptions& g) {
   auto o = std::make_shared<EvaluateOptions>();
   auto* sub = app.add_subcommand("evaluate", "Evaluate a trained model: loss, accuracy, per-class figures, confusion");
-  add_checkpoint_option(sub, o->checkpoint, "best.pt when the run chose it on a validation split, else last.pt",
-                        /*positional=*/true);
+  add_checkpoint_option(sub, o->checkpoint, kRunCheckpointRule, /*positional=*/true);
   add_config_option(sub, o->config, ": evaluate on this config's data instead of the checkpoint's");
   add_set_option(sub, o->sets);
   add_data_root_option(sub, o->data_root);

@@ -28,7 +28,7 @@ Command register_export(CLI::App& app, const GlobalOptions&) {
   auto o = std::make_shared<ExportOptions>();
   auto* sub = app.add_subcommand(
       "export", "Write a trained model for use without cnnkit (TorchScript, PyTorch, ONNX); a JSON manifest on stdout");
-  add_checkpoint_option(sub, o->checkpoint, "best.pt", /*positional=*/true);
+  add_checkpoint_option(sub, o->checkpoint, kRunCheckpointRule, /*positional=*/true);
   sub->add_option("-o,--out", o->out, "Output folder (created when missing)")->required();
   sub->add_option("-f,--format", o->formats,
                   "Format(s): " + join(export_format_names(), "|") +
@@ -42,7 +42,8 @@ Command register_export(CLI::App& app, const GlobalOptions&) {
   sub->add_option("--opset", o->opset, "ONNX opset version")->capture_default_str();
   return {sub, [o]() {
             TrainedModel trained =
-                load_trained_model(default_checkpoint_or_latest(o->checkpoint), "best.pt", std::nullopt, {}, o->weights);
+                load_trained_model(choose_checkpoint_to_evaluate(default_checkpoint_or_latest(o->checkpoint)).path,
+                                   "best.pt", std::nullopt, {}, o->weights);
             ExportRequest request;
             request.out_dir = o->out;
             request.formats = o->formats;

@@ -15,7 +15,7 @@ namespace cnnkit {
 Command register_featuremap(CLI::App& app, const GlobalOptions& g) {
   auto o = std::make_shared<FeaturemapOptions>();
   auto* sub = app.add_subcommand("featuremap", "Write per-layer feature-map (and filter) PNGs; JSON manifest on stdout");
-  auto* ck = add_checkpoint_option(sub, o->checkpoint, "best.pt", /*positional=*/true);
+  auto* ck = add_checkpoint_option(sub, o->checkpoint, kRunCheckpointRule, /*positional=*/true);
   add_config_option(sub, o->config,
                     ": alone, the untrained model (seeded with training.seed); with a checkpoint, a model that "
                     "must match it and the data for --index");

@@ -11,6 +11,7 @@
 #include "cnnkit/core/strings.h"
 #include "cnnkit/core/terminal.h"
 #include "cnnkit/eval/predictor.h"
+#include "cnnkit/eval/trained_model.h"
 #include "commands/commands.h"
 #include "options.h"
 
@@ -67,7 +68,8 @@ void print_table(const std::vector<nlohmann::json>& results, bool header) {
 }
 
 int run_predict(const PredictOptions& o, const GlobalOptions& g) {
-  Predictor predictor(load_trained_model(default_checkpoint_or_latest(o.checkpoint), "best.pt"),
+  Predictor predictor(load_trained_model(choose_checkpoint_to_evaluate(default_checkpoint_or_latest(o.checkpoint)).path,
+                                         "best.pt"),
                       choose_device(g, nullptr), o.top_k);
   const bool json = o.json || ::isatty(STDOUT_FILENO) != 1;
   int failures = 0;

@@ -47,8 +47,10 @@ std::string find_config_file(const std::string& name, const std::vector<fs::path
       for (auto& p : spellings(d, name)) tried.push_back(p);
   for (const auto& p : tried)
     if (is_file(p)) return p.string();
+  // Something is there that is not a regular file (a folder, a FIFO, a dangling link or a link
+  // loop): load_config says what it is.
   std::error_code ec;
-  if (fs::exists(name, ec)) return name;  // a folder: load_config says so
+  if (fs::symlink_status(name, ec).type() != fs::file_type::not_found && !ec) return name;
   std::vector<std::string> looked;
   for (const auto& p : tried) looked.push_back(p.string());
   throw ConfigError(name + ": config file not found; looked for " + join(looked, ", ") +

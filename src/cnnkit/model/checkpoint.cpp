@@ -175,30 +175,36 @@ namespace {
 
 // Copies one saved tensor into the model's, refusing what would be silently converted or
 // would poison every prediction: another dtype, layout or shape, and non-finite values.
-void copy_weight(const LoadedCheckpoint& ck, torch::serialize::InputArchive& weights, const std::string& name,
-                 torch::Tensor& target, bool is_buffer) {
-  const std::string where = ck.path + ": checkpoint does not match the model: ";
-  torch::Tensor t;
-  if (!weights.try_read(name, t, is_buffer) || !t.defined()) {
-    throw CheckpointError(where + "no weights for '" + name +
-                          "' (the config differs from the one it was trained with)");
-  }
+// Copies one saved tensor into the model's, refusing what would be silently converted or
+// would poison every prediction: another dtype, layout or shape, and non-finite values.
+// `what` names the tensor in messages ("'conv.weight'", "weight set 'ema': 'conv.weight'").
+void copy_checked(const LoadedCheckpoint& ck, const torch::Tensor& t, const std::string& what, torch::Tensor& target) {
   if (t.layout() != torch::kStrided || t.is_quantized() || !t.device().is_cpu()) {
-    throw CheckpointError(ck.path + ": damaged checkpoint: '" + name + "' is not a dense CPU tensor");
+    throw CheckpointError(ck.path + ": damaged checkpoint: " + what + " is not a dense CPU tensor");
   }
   if (t.scalar_type() != target.scalar_type()) {
-    throw CheckpointError(ck.path + ": damaged checkpoint: '" + name + "' holds " +
+    throw CheckpointError(ck.path + ": damaged checkpoint: " + what + " holds " +
                           std::string(c10::toString(t.scalar_type())) + " values, the model expects " +
                           c10::toString(target.scalar_type()));
   }
   if (t.sizes() != target.sizes()) {
-    throw CheckpointError(where + "'" + name + "' has shape " + shape_str(t) + " in the checkpoint, " +
-                          shape_str(target) + " in the model");
+    throw CheckpointError(ck.path + ": checkpoint does not match the model: " + what + " has shape " + shape_str(t) +
+                          " in the checkpoint, " + shape_str(target) + " in the model");
   }
   if (t.is_floating_point() && !torch::isfinite(t).all().item<bool>()) {
-    throw CheckpointError(ck.path + ": damaged checkpoint: '" + name + "' holds NaN or infinite values");
+    throw CheckpointError(ck.path + ": damaged checkpoint: " + what + " holds NaN or infinite values");
   }
   target.copy_(t);
+}
+
+void copy_weight(const LoadedCheckpoint& ck, torch::serialize::InputArchive& weights, const std::string& name,
+                 torch::Tensor& target, bool is_buffer) {
+  torch::Tensor t;
+  if (!weights.try_read(name, t, is_buffer) || !t.defined()) {
+    throw CheckpointError(ck.path + ": checkpoint does not match the model: no weights for '" + name +
+                          "' (the config differs from the one it was trained with)");
+  }
+  copy_checked(ck, t, "'" + name + "'", target);
 }
 
 }  // namespace
@@ -258,21 +264,17 @@ void load_weights(const LoadedCheckpoint& ck, Model& model, const std::string& s
   if (std::find(names.begin(), names.end(), set) == names.end())
     throw UsageError("--weights " + set + ": " + ck.path + " holds no weight set '" + set + "'; it holds " +
                      join(names, ", "));
-  std::string prefix;
-  try {
-    prefix = ck.meta.at("weight_sets").at(set).at("prefix").get<std::string>();
-  } catch (const json::exception& e) {
-    throw CheckpointError(ck.path + ": damaged metadata of weight set '" + set + "': " + e.what());
-  }
+  const json& entry = ck.meta["weight_sets"][set];
+  const auto prefix_it = entry.is_object() ? entry.find("prefix") : entry.end();
+  if (!entry.is_object() || prefix_it == entry.end() || !prefix_it->is_string())
+    throw CheckpointError(ck.path + ": damaged checkpoint: metadata of weight set '" + set + "' has no prefix string");
+  const std::string prefix = prefix_it->get<std::string>();
   torch::NoGradGuard no_grad;
   auto copy = [&](const std::string& name, torch::Tensor& target) {
     auto it = ck.tensors.find(prefix + name);
     if (it == ck.tensors.end())
       throw CheckpointError(ck.path + ": weight set '" + set + "' has no tensor for '" + name + "'");
-    if (it->second.sizes() != target.sizes())
-      throw CheckpointError(ck.path + ": weight set '" + set + "': '" + name + "' has shape " +
-                            shape_str(it->second) + ", the model " + shape_str(target));
-    target.copy_(it->second);
+    copy_checked(ck, it->second, "weight set '" + set + "': '" + name + "'", target);
   };
   for (auto& p : model.net->named_parameters(true)) copy(p.key(), p.value());
   for (auto& b : model.net->named_buffers(true)) copy(b.key(), b.value());

@@ -57,7 +57,10 @@ struct Side {
 std::uint64_t training_seed(const Config& config) { return TrainingConfig::from(config).seed; }
 
 Side checkpoint_side(const std::string& spec, const std::optional<Config>& user, const std::vector<std::string>& sets) {
-  TrainedModel t = load_trained_model(spec, "best.pt", user, user ? std::vector<std::string>{} : sets);
+  // A run directory stands for the checkpoint evaluate would take (best.pt only when chosen on a
+  // validation split).
+  TrainedModel t = load_trained_model(choose_checkpoint_to_evaluate(spec).path, "best.pt", user,
+                                      user ? std::vector<std::string>{} : sets);
   Side s;
   s.source = t.checkpoint.path;
   s.trained = true;
@@ -483,7 +486,10 @@ void render_layer(const LayerRef& ref, const std::vector<torch::Tensor>& outs, c
   };
   for (std::int64_t ch = 0; ch < c; ++ch) {
     torch::Tensor img = images[0][ch];
-    if (compare) img = captioned_pair(images[0][ch], "A: " + side_name(sides, 0), images[1][ch], "B: " + side_name(sides, 1));
+    if (compare) {
+      img = captioned_pair(images[0][ch], "A: " + side_name(sides, 0), images[1][ch], "B: " + side_name(sides, 1),
+                           "layer " + ref.path + ", channel " + std::to_string(ch));
+    }
     json ce = base;
     ce["kind"] = compare ? "compare" : "channel";
     ce["channel"] = ch;

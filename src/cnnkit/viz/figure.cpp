@@ -113,17 +113,21 @@ RenderedFigure render_figure(const FigureSpec& s) {
 }
 
 torch::Tensor captioned_pair(const torch::Tensor& a, const std::string& caption_a, const torch::Tensor& b,
-                             const std::string& caption_b, std::uint8_t background) {
+                             const std::string& caption_b, const std::string& title, std::uint8_t background) {
   const cv::Mat ma = rgb_mat(a), mb = rgb_mat(b);
   const int gap = 8, lh = draw::line_height(kSmallScale);
   const int width = ma.cols + gap + mb.cols;
-  cv::Mat img(lh + 2 + std::max(ma.rows, mb.rows), width, CV_8UC3, cv::Scalar::all(background));
+  const int top = title.empty() ? 0 : lh;  // the title line, then the captions' line
+  cv::Mat img(top + lh + 2 + std::max(ma.rows, mb.rows), width, CV_8UC3, cv::Scalar::all(background));
   const int ty = draw::text_size("H", kSmallScale).height + 3;
-  draw::put_text(img, draw::fit_text(caption_a, ma.cols, kSmallScale), {0, ty}, kSmallScale, cv::Scalar::all(255));
-  draw::put_text(img, draw::fit_text(caption_b, mb.cols, kSmallScale), {ma.cols + gap, ty}, kSmallScale,
+  if (!title.empty())
+    draw::put_text(img, draw::fit_text(title, width, kSmallScale), {0, ty}, kSmallScale, cv::Scalar::all(255));
+  draw::put_text(img, draw::fit_text(caption_a, ma.cols, kSmallScale), {0, top + ty}, kSmallScale,
                  cv::Scalar::all(255));
-  ma.copyTo(img(cv::Rect(0, lh + 2, ma.cols, ma.rows)));
-  mb.copyTo(img(cv::Rect(ma.cols + gap, lh + 2, mb.cols, mb.rows)));
+  draw::put_text(img, draw::fit_text(caption_b, mb.cols, kSmallScale), {ma.cols + gap, top + ty}, kSmallScale,
+                 cv::Scalar::all(255));
+  ma.copyTo(img(cv::Rect(0, top + lh + 2, ma.cols, ma.rows)));
+  mb.copyTo(img(cv::Rect(ma.cols + gap, top + lh + 2, mb.cols, mb.rows)));
   return draw::from_mat(img);
 }
 #else
@@ -131,7 +135,7 @@ RenderedFigure render_figure(const FigureSpec&) {
   throw ImageIOError("cannot draw a figure: cnnkit was built without OpenCV");
 }
 torch::Tensor captioned_pair(const torch::Tensor&, const std::string&, const torch::Tensor&, const std::string&,
-                             std::uint8_t) {
+                             const std::string&, std::uint8_t) {
   throw ImageIOError("cannot draw a figure: cnnkit was built without OpenCV");
 }
 #endif

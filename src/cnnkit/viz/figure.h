@@ -42,9 +42,11 @@ struct RenderedFigure {
 RenderedFigure render_figure(const FigureSpec& spec);
 
 // Two images side by side with a caption over each ("A: untrained", "B: runs/x/best.pt") and
-// a gap between them: the per-channel compare pictures. uint8 [C, H, W] each, same size.
+// a gap between them, under a title line when `title` is not empty ("channel 3"): the
+// per-channel compare pictures. uint8 [C, H, W] each, same size.
 torch::Tensor captioned_pair(const torch::Tensor& a, const std::string& caption_a, const torch::Tensor& b,
-                             const std::string& caption_b, std::uint8_t background = 32);
+                             const std::string& caption_b, const std::string& title = "",
+                             std::uint8_t background = 32);
 
 // "1.73", "-0.052", "1.2e+03": a value with 3 significant digits, for labels.
 std::string short_number(double v);
