@@ -217,7 +217,7 @@ TEST(FeaturemapCli, ErrorsAreClearWithNonZeroExit) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("--out " + file + "/sub: cannot create the output folder"), std::string::npos) << r.err;
 
-  r = run_cli({"featuremap", "--image", img, "--out", out});
+  r = run_cli_in(dir.str(), {"featuremap", "--image", img, "--out", out});  // a folder without runs/
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("no --checkpoint given and no run found"), std::string::npos) << r.err;
 

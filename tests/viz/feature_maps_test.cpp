@@ -165,3 +165,22 @@ TEST(FilterImages, RgbFirstLayerIsOneColourImagePerFilterElseOneTilePerKernel) {
   auto grid = make_grid(g.images, g.labels, [&] { GridOptions o; o.columns = g.columns; o.scale = 1; return o; }());
   EXPECT_EQ(grid.size(0), 3);
 }
+
+// Layer titles of feature-map pictures: batch_norm resolves to an options object (true, or the
+// options given), and a conv2d's maxpool comes before it.
+TEST(FeatureMapTitles, DescribeConvWithMaxpoolBatchNormAndActivation) {
+  json bn_conv = {{"type", "conv2d"}, {"filters", 4}, {"kernel_size", 3}, {"padding", "same"},
+                  {"maxpool", 2},     {"batch_norm", true}, {"activation", "gelu"}};
+  json bn_options = bn_conv;
+  bn_options["batch_norm"] = {{"momentum", 0.4}};
+  bn_options.erase("maxpool");
+  json plain = {{"type", "conv2d"}, {"filters", 4}, {"kernel_size", 3}, {"strides", 2}};
+  json raw = {{"input", {{"channels", 1}, {"height", 8}, {"width", 8}}},
+              {"layers", json::array({bn_conv, bn_options, plain})}};
+  auto src = std::make_shared<ConfigSource>();
+  src->file = "titles.json";
+  Model m = build_model(resolve_config(raw, src));
+  EXPECT_EQ(describe_layer(m.layers[0]), "conv2d 3×3 + maxpool 2×2 + batch norm + gelu");
+  EXPECT_EQ(describe_layer(m.layers[1]), "conv2d 3×3 + batch norm + gelu");
+  EXPECT_EQ(describe_layer(m.layers[2]), "conv2d 3×3, stride 2");  // activation linear by default
+}

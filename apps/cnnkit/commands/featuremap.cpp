@@ -30,7 +30,7 @@ Command register_featuremap(CLI::App& app, const GlobalOptions& g) {
       ->capture_default_str();
   sub->add_option("-o,--out", o->out, "Output folder (default: <run dir>/featuremaps for a checkpoint in a run "
                                       "directory, else ./featuremaps)");
-  sub->add_option("--scale", o->scale, "Nearest-neighbour upscaling factor; 0 = auto (maps >= 128 px)")
+  sub->add_option("--scale", o->scale, "Nearest-neighbour upscaling factor of the maps; 0 = auto (maps >= 128 px; filter tiles are never smaller than auto)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--normalize", o->normalize, "Value range per channel or shared across the layer")

@@ -168,7 +168,11 @@ std::string describe_layer(const BuiltLayer& layer) {
       const auto& st = p["strides"];
       s += ", stride " + (st.is_array() && st[0] != st[1] ? size_text(st) : std::to_string(st.is_array() ? st[0].get<std::int64_t>() : st.get<std::int64_t>()));
     }
-    if (p.value("batch_norm", false)) s += " + batch norm";
+    // conv2d's order: conv, maxpool, batch norm, activation. batch_norm is false or the
+    // resolved options object.
+    if (p.contains("maxpool")) s += " + maxpool " + size_text(p["maxpool"]);
+    if (const auto bn = p.find("batch_norm"); bn != p.end() && (bn->is_object() || (bn->is_boolean() && bn->get<bool>())))
+      s += " + batch norm";
     if (p.contains("activation") && p["activation"].is_string() && p["activation"] != "linear")
       s += " + " + p["activation"].get<std::string>();
     if (layer.type == "dropout" || layer.type == "spatial_dropout")

@@ -532,7 +532,9 @@ void render_filters(const LayerRef& ref, const std::vector<Side>& sides, const F
   // Tiles about kKernelMinSide px, smaller for large layers so the picture stays near 2,000 px.
   const std::int64_t across = rgb || in == 1 ? 1 : std::max(filters, in * static_cast<std::int64_t>(sides.size()));
   const int side_px = static_cast<int>(std::clamp<std::int64_t>(2000 / std::max<std::int64_t>(1, across), 12, kKernelMinSide));
-  const int scale = o.scale > 0 ? o.scale : auto_scale(kh, kw, side_px);
+  // --scale sizes the maps; filter tiles never get smaller than their automatic size (a 3×3
+  // kernel at the maps' 3× would be 9 px).
+  const int scale = std::max(o.scale, auto_scale(kh, kw, side_px));
   FilterImages f = filter_images(weight, rgb, mode, o.colormap, scale, static_cast<int>(sides.size()));
   auto tiles = f.images.cpu();  // rgb or in == 1: one per filter; else filter-major (f, i)
   std::vector<std::string> labels;

@@ -71,14 +71,25 @@ Series epoch_series(const nlohmann::json& rows, const std::string& key, const st
   return s;
 }
 
-// The training value every few steps (faint) and its smoothed line.
+// The training value every few steps (faint) and its smoothed line. A row of fewer than half
+// the images of the one before (an epoch's last, partial batch: 8 images after 39 batches of
+// 128) is merged into it, weighted by images, so that its noise draws no spike.
 std::vector<Series> step_series(const std::vector<StepRow>& steps, double StepRow::*field, double factor) {
   Series raw{"", {}, {}, kFaintBlue, 1};
   raw.in_legend = false;
+  std::vector<double> images;
   for (const auto& r : steps) {
     if (!std::isfinite(r.*field)) continue;
+    const double y = r.*field * factor, n = static_cast<double>(std::max<std::int64_t>(1, r.images));
+    if (!images.empty() && 2 * n < images.back()) {
+      raw.y.back() = (raw.y.back() * images.back() + y * n) / (images.back() + n);
+      raw.x.back() = r.epoch;
+      images.back() += n;
+      continue;
+    }
     raw.x.push_back(r.epoch);
-    raw.y.push_back(r.*field * factor);
+    raw.y.push_back(y);
+    images.push_back(n);
   }
   Series smooth{"train (per step, smoothed)", raw.x, smoothed(raw.y), kBlue, 2};
   return {raw, smooth};
