@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "cnnkit/bench/timing.h"
 #include "cnnkit/core/error.h"
 #include "cnnkit/core/strings.h"
 #include "cnnkit/data/pipeline.h"
@@ -21,18 +22,9 @@
 namespace cnnkit {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-void sync(c10::Device d) {
-  if (d.is_cuda()) torch::cuda::synchronize(d.index());
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+using bench_timing::Clock;
+using bench_timing::median;
+using bench_timing::sync;
 
 // Runs `step` repeatedly for about `seconds` (at least twice); returns seconds per call.
 template <typename F>

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "cnnkit/bench/timing.h"
 #include "cnnkit/core/strings.h"
 #include "cnnkit/eval/forward.h"
 #include "cnnkit/model/model.h"
@@ -20,18 +21,9 @@
 namespace cnnkit {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-void sync(c10::Device d) {
-  if (d.is_cuda()) torch::cuda::synchronize(d.index());
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+using bench_timing::Clock;
+using bench_timing::median;
+using bench_timing::sync;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 

@@ -1,4 +1,5 @@
 #include "cnnkit/config/config.h"
+#include "cnnkit/config/json_pointer.h"
 
 #include <cmath>
 #include <filesystem>
@@ -62,15 +63,6 @@ std::string line_col(const std::string& text, std::size_t pos) {
   return std::to_string(line) + ":" + std::to_string(col);
 }
 
-std::string escape_token(const std::string& key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
 
 // Where the first number beyond the range of a double (1e999) sits in JSON text: its byte
 // offset and JSON pointer. nlohmann refuses such numbers with out_of_range.406 but says neither
@@ -91,7 +83,7 @@ std::optional<TextPlace> overflowing_number(const std::string& text) {
   std::vector<Frame> stack;
   auto pointer = [&] {
     std::string p;
-    for (const auto& f : stack) p += "/" + (f.array ? std::to_string(f.index) : escape_token(f.key));
+    for (const auto& f : stack) p += "/" + (f.array ? std::to_string(f.index) : json_pointer_token(f.key));
     return p.empty() ? std::string("/") : p;
   };
   for (std::size_t i = 0; i < text.size(); ++i) {

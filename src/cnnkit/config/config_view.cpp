@@ -1,4 +1,5 @@
 #include "cnnkit/config/config_view.h"
+#include "cnnkit/config/json_pointer.h"
 
 #include <cmath>
 
@@ -8,8 +9,8 @@
 
 namespace cnnkit {
 
-namespace {
-std::string escape_token(const std::string& key) {
+// RFC 6901: "~" -> "~0", "/" -> "~1".
+std::string json_pointer_token(const std::string& key) {
   std::string out;
   for (char c : key) {
     if (c == '~') out += "~0";
@@ -18,6 +19,8 @@ std::string escape_token(const std::string& key) {
   }
   return out;
 }
+
+namespace {
 std::string type_name(const json& v) {
   switch (v.type()) {
     case json::value_t::null: return "null";
@@ -93,7 +96,7 @@ ConfigView ConfigView::at(const std::string& key) const {
   require_object();
   auto it = node_->find(key);
   if (it == node_->end()) fail("missing required field '" + key + "'");
-  return ConfigView(*it, source_, pointer_ + "/" + escape_token(key));
+  return ConfigView(*it, source_, pointer_ + "/" + json_pointer_token(key));
 }
 
 ConfigView ConfigView::at(std::size_t index) const {
@@ -104,7 +107,7 @@ ConfigView ConfigView::at(std::size_t index) const {
 
 std::optional<ConfigView> ConfigView::find(const std::string& key) const {
   if (!has(key)) return std::nullopt;
-  return ConfigView((*node_)[key], source_, pointer_ + "/" + escape_token(key));
+  return ConfigView((*node_)[key], source_, pointer_ + "/" + json_pointer_token(key));
 }
 
 std::vector<std::string> ConfigView::keys() const {
@@ -227,7 +230,7 @@ void ConfigView::check_keys(const std::vector<std::string>& valid) const {
   require_object();
   for (auto it = node_->begin(); it != node_->end(); ++it) {
     if (std::find(valid.begin(), valid.end(), it.key()) == valid.end()) {
-      ConfigView child(*it, source_, pointer_ + "/" + escape_token(it.key()));
+      ConfigView child(*it, source_, pointer_ + "/" + json_pointer_token(it.key()));
       child.fail("unknown key '" + it.key() + "'" + did_you_mean(it.key(), valid) +
                  "; valid keys: " + join(valid, ", "));
     }

@@ -32,21 +32,8 @@ void check_chw(const torch::Tensor& t, const char* what) {
 }
 
 #ifdef CNNKIT_WITH_OPENCV
-// uint8 [C, H, W] -> cv::Mat (HWC, RGB order kept), deep copy.
-cv::Mat to_mat(const torch::Tensor& chw) {
-  auto hwc = chw.to(torch::kCPU).permute({1, 2, 0}).contiguous();
-  int c = static_cast<int>(hwc.size(2));
-  cv::Mat m(static_cast<int>(hwc.size(0)), static_cast<int>(hwc.size(1)), CV_8UC(c), hwc.data_ptr<std::uint8_t>());
-  return m.clone();
-}
-
-torch::Tensor from_mat(const cv::Mat& m) {
-  cv::Mat c = m.isContinuous() ? m : m.clone();
-  auto hwc = torch::from_blob(c.data, {c.rows, c.cols, c.channels()}, torch::kUInt8);
-  // Always copy: for one channel the permuted view is already contiguous, and contiguous()
-  // would hand back a view of the cv::Mat's memory, freed when `c` goes out of scope.
-  return hwc.permute({2, 0, 1}).clone(at::MemoryFormat::Contiguous);
-}
+using draw::from_mat;  // cv::Mat <-> uint8 [C, H, W], deep copies (io/draw.h)
+using draw::to_mat;
 
 cv::Mat resized(const cv::Mat& m, ImageSize size) {
   if (size.empty() || (m.rows == size.height && m.cols == size.width)) return m;
