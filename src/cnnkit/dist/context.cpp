@@ -309,16 +309,19 @@ void Context::broadcast_parameters_and_buffers(const torch::nn::Module& module) 
   all.insert(all.end(), buffers.begin(), buffers.end());
   // A fingerprint of what was built: counts, then per tensor (dims, sizes..., dtype), folded.
   std::vector<int64_t> fingerprint{static_cast<int64_t>(params.size()), static_cast<int64_t>(buffers.size())};
-  int64_t shape_hash = 1469598103934665603LL, numel = 0;
+  // FNV-1a over 64-bit words, in unsigned arithmetic (wraps by definition; signed overflow would
+  // be undefined behaviour, which UBSan reported).
+  std::uint64_t shape_hash = 14695981039346656037ULL;
+  int64_t numel = 0;
   for (const auto& t : all) {
-    auto mix = [&](int64_t v) { shape_hash = (shape_hash ^ v) * 1099511628211LL; };
+    auto mix = [&](int64_t v) { shape_hash = (shape_hash ^ static_cast<std::uint64_t>(v)) * 1099511628211ULL; };
     mix(t.dim());
     for (auto s : t.sizes()) mix(s);
     mix(static_cast<int64_t>(t.scalar_type()));
     numel += t.numel();
   }
   fingerprint.push_back(numel);
-  fingerprint.push_back(shape_hash);
+  fingerprint.push_back(static_cast<int64_t>(shape_hash));  // the same bits on every rank
   check_same_across_ranks(fingerprint, "the model's parameters and buffers (count, shapes, dtypes)");
   broadcast(all);
 }
