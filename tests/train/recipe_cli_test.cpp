@@ -9,14 +9,13 @@
 #include <sstream>
 
 #include "support/cli.h"
+#include "train/train_fixtures.h"
 
 using namespace cnnkit::test;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-bool have_mnist() { return fs::exists(shared_data() / "mnist" / "train-images-idx3-ubyte.gz"); }
 
 json tiny(const json& training, double validation_split, const json& extra = json::object()) {
   json c = {{"name", "tiny"},
